@@ -1,0 +1,89 @@
+// Configuration of shortyd and of the shorty CLI: the settings, their
+// defaults, and parsing them from TOML text, SHORTY_* environment variables
+// and flags. Pure: file contents and the environment come in as values.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/status.h"
+
+namespace shorty {
+
+using Environment = std::map<std::string, std::string>;
+
+// Every daemon setting. Each is addressed as "section.key", the same name in
+// the TOML file ([section] key = ...), in the environment
+// (SHORTY_SECTION_KEY) and in error messages.
+struct DaemonConfig {
+  // [server]
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT of the HTTP listener
+  std::string socket;       // control socket path; "" = DefaultSocketPath()
+  std::string public_url;   // base of short URLs; "" = "http://" + listen
+  int threads = 64;         // HTTP worker threads
+  // [storage]
+  std::string path;                    // database file; "" = default path
+  std::string synchronous = "normal";  // "normal" or "full"
+  // [links]
+  int default_status = 302;  // 301, 302, 307 or 308
+  int slug_length = 6;       // 4..32
+  bool case_sensitive = false;
+  std::vector<std::string> schemes = {"http", "https"};
+  // [visits]
+  int64_t flush_interval_ms = 1000;  // 10..60000; TOML/env: "1s", "250ms"
+};
+
+// Applies the TOML document `text` on top of *config. `source` (the file
+// name) starts every error message: "FILE:LINE: KEY: what is wrong". Unknown
+// sections or keys, wrong types and out-of-range values are errors; on error
+// *config is unchanged.
+Status ParseDaemonConfig(std::string_view text, std::string_view source,
+                         DaemonConfig* config);
+
+// Sets one setting from text, as given by an environment variable or a flag;
+// `origin` names it in errors ("SHORTY_SERVER_LISTEN", "--listen").
+Status SetDaemonSetting(std::string_view key, std::string_view value,
+                        std::string_view origin, DaemonConfig* config);
+
+// Applies every SHORTY_SECTION_KEY variable that names a daemon setting.
+// Other SHORTY_* variables (the CLI's) are left alone.
+Status ApplyDaemonEnvironment(const Environment& env, DaemonConfig* config);
+
+// Checks what single settings cannot: listen and public_url parse, and so on.
+Status ValidateDaemonConfig(const DaemonConfig& config);
+
+struct HostPort {
+  std::string host;
+  int port = 0;  // 0 = any free port
+};
+// "127.0.0.1:8080", "[::1]:8080", "localhost:0".
+Result<HostPort> ParseHostPort(std::string_view text);
+
+// Where the control socket lives unless configured: $XDG_RUNTIME_DIR/shorty/
+// for a user with a runtime directory, /run/shorty/ for root, else
+// /tmp/shorty-UID/. Always ends in "shortyd.sock".
+std::string DefaultSocketPath(const Environment& env, unsigned uid);
+
+// Where the database lives unless configured: /var/lib/shorty/shorty.db for
+// root, else $XDG_DATA_HOME (or ~/.local/share)/shorty/shorty.db.
+std::string DefaultDatabasePath(const Environment& env, unsigned uid);
+
+// The CLI's settings, from $XDG_CONFIG_HOME/shorty/config.toml:
+//   server = "https://go.example.com"   token = "..."   socket = "/path"
+struct ClientConfig {
+  std::string server;  // "" = talk to the daemon over the control socket
+  std::string token;
+  std::string socket;  // "" = DefaultSocketPath()
+};
+
+// As ParseDaemonConfig, for the CLI's file.
+Status ParseClientConfig(std::string_view text, std::string_view source,
+                         ClientConfig* config);
+
+// $XDG_CONFIG_HOME/shorty/config.toml, or ~/.config/shorty/config.toml.
+std::string DefaultClientConfigPath(const Environment& env);
+
+}  // namespace shorty

@@ -1,0 +1,68 @@
+// The link store: the one interface behind which links, visit counts and
+// (later) tokens and history are kept. It speaks in links and slugs, never in
+// SQL, row ids or connection handles. SQLite is the embedded implementation;
+// the contract tests in tests/store_contract.cc hold for every implementation.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/link.h"
+#include "shared/status.h"
+
+namespace shorty {
+
+struct StoreInfo {
+  int64_t links = 0;        // every stored link, active or not
+  int schema_version = 0;
+  std::string backend;      // "sqlite"
+};
+
+// Every method is thread-safe. Slugs passed in are looked up by their folded
+// key (shared/slug.h SlugKey) under the store's case rule.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Stores a new link; its slug must be valid and its target validated by the
+  // caller. AlreadyExists when the folded slug is taken. Durable on return.
+  virtual Result<Link> CreateLink(const Link& link) = 0;
+
+  // The link for a slug, or NotFound.
+  virtual Result<Link> GetLink(std::string_view slug) = 0;
+
+  // Applies a patch and sets updated_at = now. NotFound when absent.
+  // Returns the link as stored after the change. Durable on return.
+  virtual Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
+                                  UnixTime now) = 0;
+
+  // Deletes a link and its tags. NotFound when absent. Durable on return.
+  virtual Status DeleteLink(std::string_view slug) = 0;
+
+  // A page of links, newest first. InvalidArgument for a malformed cursor.
+  virtual Result<LinkPage> ListLinks(const ListQuery& query) = 0;
+
+  // Adds counted visits, all in one transaction. Slugs that no longer exist
+  // are skipped. On failure nothing is added, so the caller may retry.
+  struct VisitCount {
+    std::string slug;
+    int64_t count = 0;
+  };
+  virtual Status AddVisits(const std::vector<VisitCount>& counts) = 0;
+
+  // Counts one visit of a link that has a visit limit, atomically and
+  // durably: true when counted, false when the limit was already reached.
+  // NotFound when the link is absent.
+  virtual Result<bool> ConsumeLimitedVisit(std::string_view slug) = 0;
+
+  virtual Result<StoreInfo> Info() = 0;
+
+  // Flushes what the engine buffers (a WAL checkpoint for SQLite) before a
+  // clean shutdown.
+  virtual Status Checkpoint() = 0;
+};
+
+}  // namespace shorty
