@@ -20,17 +20,21 @@ enum class Verdict { kRedirect, kExpired, kUsedUp, kDisabled };
 Verdict Decide(const Link& link, UnixTime now, int64_t visits);
 
 // Words for a verdict that is not kRedirect, for the 410 page and errors:
-// "expired", "used up", "disabled".
+// "expired", "used up", "disabled" ("redirect" for kRedirect, for logs).
 const char* VerdictReason(Verdict v);
 
 // The Location for a redirect: `target` with `extra_path` (what followed
-// "/{slug}/" in the request, still percent-encoded) substituted for a
-// "{path}" placeholder or else appended to the target's path with one "/",
-// and the request's `query` (without "?") merged after the target's own
-// query, before any fragment. The result is validated again with `rules`,
-// so a bad stored row or a hostile extra path is never sent: InvalidArgument
-// for ".." segments, control characters or whitespace in the extra path, or
-// a result that breaks the target rules.
+// "/{slug}/" in the request, still percent-encoded) substituted for every
+// "{path}" placeholder (in path, query or fragment; "" if empty) or else
+// appended to the target's path with exactly one "/", and the request's
+// `query` (without "?") merged after the target's own query with "&",
+// before any fragment. Braces and '#' from the visitor are percent-encoded.
+// The result is validated again with `rules`, so a bad stored row or a
+// hostile extra path is never sent: InvalidArgument ("path: ...") for "."
+// or ".." segments (also as %2E, or split by %2F), whitespace or control
+// characters raw or encoded (%20 is allowed), '\' raw or as %5C, a raw '?'
+// or '#', or a malformed escape in the extra path; ("target: ...") for a
+// result that breaks the target rules. Thread-safe.
 Result<std::string> BuildLocation(std::string_view target,
                                   std::string_view extra_path,
                                   std::string_view query,

@@ -11,7 +11,9 @@
 
 namespace shorty {
 
-// Letters and digits without look-alikes: no 0/O/o, 1/l/I/i. 54 symbols.
+// Letters and digits without look-alikes: no 0/O/o, 1/l/I/i, and no L
+// either, so upper and lower case mirror each other and a case-folded
+// generated slug holds no look-alike. 54 symbols.
 extern const std::string_view kSlugAlphabet;
 
 constexpr size_t kDefaultSlugLength = 6;
@@ -29,9 +31,12 @@ Status ValidateCustomSlug(std::string_view slug);
 // The key uniqueness and lookup use: ASCII-lower-cased unless case_sensitive.
 std::string SlugKey(std::string_view slug, bool case_sensitive);
 
-// Picks the length for generated slugs and lengthens it when collisions grow
-// common, so creation never degrades into long retry loops as the space
-// fills. Not thread-safe: guard it with the caller's lock.
+// Picks the length for generated slugs and lengthens it by one (up to 32)
+// when collisions grow common, so creation never degrades into long retry
+// loops as the space fills: when one create needed 3 or more retries, or
+// when more than 10 of a window of 100 creates collided at all. The window
+// starts afresh after each lengthening. Not thread-safe: guard it with the
+// caller's lock.
 class SlugLengthPolicy {
  public:
   explicit SlugLengthPolicy(size_t initial = kDefaultSlugLength);
@@ -41,8 +46,8 @@ class SlugLengthPolicy {
 
  private:
   size_t length_;
-  int creates_ = 0;
-  int collisions_ = 0;
+  int creates_ = 0;     // in the current window
+  int collisions_ = 0;  // creates in the current window that collided
 };
 
 }  // namespace shorty

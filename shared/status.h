@@ -10,7 +10,9 @@ namespace shorty {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,  // the input breaks a rule; the message names field and rule
+  kInvalidArgument,  // the input breaks a rule; the message names field and
+                     // rule
+  kBadRequest,       // the request itself cannot be read: malformed JSON, types
   kNotFound,
   kAlreadyExists,
   kGone,  // the thing existed but is expired, used up or disabled
@@ -37,13 +39,18 @@ class Status {
   static Status InvalidArgument(std::string m) {
     return Status(Code::kInvalidArgument, std::move(m));
   }
+  static Status BadRequest(std::string m) {
+    return Status(Code::kBadRequest, std::move(m));
+  }
   static Status NotFound(std::string m) {
     return Status(Code::kNotFound, std::move(m));
   }
   static Status AlreadyExists(std::string m) {
     return Status(Code::kAlreadyExists, std::move(m));
   }
-  static Status Gone(std::string m) { return Status(Code::kGone, std::move(m)); }
+  static Status Gone(std::string m) {
+    return Status(Code::kGone, std::move(m));
+  }
   static Status Unauthorized(std::string m) {
     return Status(Code::kUnauthorized, std::move(m));
   }

@@ -19,17 +19,25 @@ struct TargetRules {
   size_t max_length = 4096;
 };
 
-// Validates and normalises a target: lower-cased scheme and host, internationalised
-// host as punycode, default port dropped, empty path as "/", everything else
-// as given. Refuses (InvalidArgument, message starting "target: " and naming
-// the rule): a scheme not in rules.schemes, a relative URL, a missing host,
-// user:password@ before the host, whitespace or control characters raw or
-// percent-encoded (%00-%1F, %7F), a malformed port or percent escape, a host
-// in rules.own_hosts, more than rules.max_length bytes after normalisation.
+// Validates and normalises a target: lower-cased scheme and host,
+// internationalised host as punycode (UTS #46 non-transitional, via libidn2),
+// default port (and an empty one) dropped, empty path as "/". Path, query and
+// fragment keep their percent escapes as written; non-ASCII bytes and
+// characters never valid raw in a URL (< > " ` { } | ^ \) are percent-encoded,
+// except the exact placeholder "{path}", kept for BuildLocation. Host names may
+// hold letters, digits, '-', '.' and '_'; IPv6 literals go in brackets. Refuses
+// (InvalidArgument, message starting "target: " and naming the rule): a scheme
+// not in rules.schemes, a relative URL, a missing host, user:password@ before
+// the host, '\' before the path, whitespace or control characters raw or
+// percent-encoded (%00-%1F, %7F; %20 is fine), a malformed port or percent
+// escape, a host in rules.own_hosts (an entry "host" matches any port,
+// "host:port" that port only), more than rules.max_length bytes after
+// normalisation. Idempotent on its own output. Thread-safe.
 Result<std::string> NormalizeTarget(std::string_view raw,
                                     const TargetRules& rules);
 
-// The host part of a URL that NormalizeTarget accepted ("" if none).
+// The host part of a URL that NormalizeTarget accepted ("" if none): no
+// port, IPv6 literals with their brackets. Thread-safe.
 std::string TargetHost(std::string_view normalized);
 
 }  // namespace shorty

@@ -1,0 +1,501 @@
+#include "cli/commands.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/client.h"
+#include "cli/table.h"
+#include "shared/config.h"
+#include "shared/link_json.h"
+
+extern char** environ;
+
+namespace shorty {
+namespace {
+
+using nlohmann::json;
+
+struct Globals {
+  std::string socket;
+  std::string server;
+  std::string token;
+  std::string config;
+  bool json = false;
+};
+
+struct AddOptions {
+  std::string url;
+  std::string slug;
+  std::string expires;
+  std::optional<int64_t> max_visits;
+  std::vector<std::string> tags;
+  std::string title;
+  std::string note;
+  std::optional<int> status;
+};
+
+struct ListOptions {
+  std::string tag;
+  std::string search;
+  bool all = false;
+  int limit = 100;
+};
+
+struct EditOptions {
+  std::string slug;
+  std::optional<std::string> url;
+  std::optional<std::string> title;
+  std::optional<std::string> note;
+  std::vector<std::string> tags;
+  bool clear_tags = false;
+  std::optional<int> status;
+  std::optional<std::string> expires;
+  std::optional<std::string> max_visits;
+  bool disable = false;
+  bool enable = false;
+};
+
+struct ExpireOptions {
+  std::string slug;
+  std::string at;
+};
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "shorty: %s\n", s.message().c_str());
+  return ExitCodeFor(s.code());
+}
+
+Environment ProcessEnvironment() {
+  Environment env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv = *e;
+    size_t eq = kv.find('=');
+    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return env;
+}
+
+// Settings: the CLI config file < SHORTY_* environment < flags.
+Result<std::unique_ptr<Client>> Connect(const Globals& g) {
+  Environment env = ProcessEnvironment();
+  ClientConfig config;
+  std::string path = g.config.empty() ? DefaultClientConfigPath(env) : g.config;
+  std::ifstream in(path);
+  if (in) {
+    std::stringstream text;
+    text << in.rdbuf();
+    Status s = ParseClientConfig(text.str(), path, &config);
+    if (!s.ok()) return Status::BadRequest(s.message());
+  } else if (!g.config.empty()) {
+    return Status::BadRequest("--config: cannot read " + path);
+  }
+  auto env_or = [&env](const char* name, std::string* into) {
+    auto it = env.find(name);
+    if (it != env.end() && !it->second.empty()) *into = it->second;
+  };
+  env_or("SHORTY_SERVER", &config.server);
+  env_or("SHORTY_TOKEN", &config.token);
+  env_or("SHORTY_SOCKET", &config.socket);
+  if (!g.server.empty()) config.server = g.server;
+  if (!g.token.empty()) config.token = g.token;
+  if (!g.socket.empty()) config.socket = g.socket;
+
+  if (!config.server.empty()) {
+    Result<std::unique_ptr<Client>> remote =
+        Client::Remote(config.server, config.token);
+    if (!remote.ok()) return Status::BadRequest(remote.status().message());
+    return remote;
+  }
+  if (config.socket.empty()) {
+    config.socket = DefaultSocketPath(env, static_cast<unsigned>(::getuid()));
+  }
+  return Client::Local(config.socket);
+}
+
+// A slug as one path segment: anything but unreserved characters escaped,
+// so a typed '/' or '?' cannot reach another API path.
+std::string Segment(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string QueryValue(const std::string& s) { return Segment(s); }
+
+// Sends a request and decodes a JSON reply; a non-2xx reply becomes the
+// Status its error body carries.
+Result<json> Request(Client& client, const std::string& method,
+                     const std::string& path, const std::string& body = "") {
+  Result<Reply> reply = client.Call(method, path, body);
+  if (!reply.ok()) return reply.status();
+  if (reply->status < 200 || reply->status >= 300) {
+    return StatusFromErrorBody(reply->status, reply->body);
+  }
+  if (reply->body.empty()) return json::object();
+  json j = json::parse(reply->body, nullptr, false);
+  if (j.is_discarded()) {
+    return Status::Internal("the server's reply is not JSON; is " +
+                            client.where() + " a shortyd?");
+  }
+  return j;
+}
+
+Colour StateColour(const std::string& state) {
+  if (state == "active") return Colour::kGreen;
+  if (state == "disabled") return Colour::kRed;
+  return Colour::kYellow;
+}
+
+std::string Str(const json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return "";
+  if (j[key].is_string()) return j[key].get<std::string>();
+  return j[key].dump();
+}
+
+std::string Tags(const json& link) {
+  std::string out;
+  if (link.contains("tags") && link["tags"].is_array()) {
+    for (const auto& t : link["tags"]) {
+      if (!out.empty()) out += ",";
+      if (t.is_string()) out += t.get<std::string>();
+    }
+  }
+  return out;
+}
+
+void PrintLink(const json& link, const Terminal& term) {
+  std::string visits = Str(link, "visits");
+  if (!Str(link, "max_visits").empty()) {
+    visits += " of " + Str(link, "max_visits");
+  }
+  std::string expires = Str(link, "expires_at");
+  std::vector<std::vector<Cell>> rows = {
+      {{"slug"}, {Str(link, "slug")}},
+      {{"short url"}, {Str(link, "short_url")}},
+      {{"target"}, {Str(link, "target")}},
+      {{"state"}, {Str(link, "state"), StateColour(Str(link, "state"))}},
+      {{"status"}, {Str(link, "status")}},
+      {{"title"}, {Str(link, "title")}},
+      {{"note"}, {Str(link, "note")}},
+      {{"tags"}, {Tags(link)}},
+      {{"visits"}, {visits}},
+      {{"expires"}, {expires.empty() ? "never" : expires}},
+      {{"created"},
+       {Str(link, "created_at") + " by " + Str(link, "created_by")}},
+      {{"updated"}, {Str(link, "updated_at")}},
+  };
+  // Key-value lines, no header: render as a two-column table and drop the
+  // header line.
+  std::string table = RenderTable({"", ""}, rows, term, 1);
+  std::cout << table.substr(table.find('\n') + 1);
+}
+
+int Add(Client& client, const Globals& g, const AddOptions& o) {
+  json body = {{"target", o.url}};
+  if (!o.slug.empty()) body["slug"] = o.slug;
+  if (!o.expires.empty()) body["expires_at"] = o.expires;
+  if (o.max_visits) body["max_visits"] = *o.max_visits;
+  if (!o.tags.empty()) body["tags"] = o.tags;
+  if (!o.title.empty()) body["title"] = o.title;
+  if (!o.note.empty()) body["note"] = o.note;
+  if (o.status) body["status"] = *o.status;
+  Result<json> link = Request(client, "POST", "/-/api/v1/links", body.dump());
+  if (!link.ok()) return Fail(link.status());
+  if (g.json) {
+    std::cout << link->dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << Str(*link, "short_url") << "\n";
+  // A host that is stored differently from how it was typed (punycode for
+  // an internationalised name) is worth seeing: it may be a look-alike.
+  std::string stored = Str(*link, "target");
+  if (stored != o.url && ::isatty(STDERR_FILENO)) {
+    std::fprintf(stderr, "shorty: target stored as %s\n",
+                 Printable(stored).c_str());
+  }
+  return kExitOk;
+}
+
+int List(Client& client, const Globals& g, const ListOptions& o) {
+  json all = json::array();
+  std::string cursor;
+  while (static_cast<int>(all.size()) < o.limit) {
+    int want = std::min(1000, o.limit - static_cast<int>(all.size()));
+    std::string path = "/-/api/v1/links?limit=" + std::to_string(want);
+    if (!o.tag.empty()) path += "&tag=" + QueryValue(o.tag);
+    if (!o.search.empty()) path += "&q=" + QueryValue(o.search);
+    if (o.all) path += "&all=1";
+    if (!cursor.empty()) path += "&cursor=" + QueryValue(cursor);
+    Result<json> page = Request(client, "GET", path);
+    if (!page.ok()) return Fail(page.status());
+    if (!page->contains("links") || !(*page)["links"].is_array()) {
+      return Fail(Status::Internal("the server's reply has no links"));
+    }
+    for (auto& link : (*page)["links"]) all.push_back(link);
+    cursor = Str(*page, "next_cursor");
+    if (cursor.empty()) break;
+  }
+  if (g.json) {
+    std::cout << all.dump() << "\n";
+    return kExitOk;
+  }
+  Terminal term = DetectTerminal();
+  std::vector<std::vector<Cell>> rows;
+  for (const auto& link : all) {
+    std::string state = Str(link, "state");
+    std::string expires = Str(link, "expires_at");
+    rows.push_back({{Str(link, "slug")},
+                    {Str(link, "visits")},
+                    {state, StateColour(state)},
+                    {expires.empty() ? "-" : expires.substr(0, 10)},
+                    {Tags(link)},
+                    {Str(link, "target")}});
+  }
+  if (rows.empty()) {
+    std::fprintf(stderr, "shorty: no links%s\n",
+                 o.all ? "" : " (add --all to include inactive ones)");
+    return kExitOk;
+  }
+  std::cout << RenderTable(
+      {"SLUG", "VISITS", "STATE", "EXPIRES", "TAGS", "TARGET"}, rows, term);
+  return kExitOk;
+}
+
+int Show(Client& client, const Globals& g, const std::string& slug) {
+  Result<json> link =
+      Request(client, "GET", "/-/api/v1/links/" + Segment(slug));
+  if (!link.ok()) return Fail(link.status());
+  if (g.json) {
+    std::cout << link->dump() << "\n";
+  } else {
+    PrintLink(*link, DetectTerminal());
+  }
+  return kExitOk;
+}
+
+int Patch(Client& client, const Globals& g, const std::string& slug,
+          const json& body) {
+  Result<json> link =
+      Request(client, "PATCH", "/-/api/v1/links/" + Segment(slug), body.dump());
+  if (!link.ok()) return Fail(link.status());
+  if (g.json) {
+    std::cout << link->dump() << "\n";
+  } else {
+    PrintLink(*link, DetectTerminal());
+  }
+  return kExitOk;
+}
+
+int Edit(Client& client, const Globals& g, const EditOptions& o) {
+  json body = json::object();
+  if (o.url) body["target"] = *o.url;
+  if (o.title) body["title"] = *o.title;
+  if (o.note) body["note"] = *o.note;
+  if (o.clear_tags) body["tags"] = json::array();
+  if (!o.tags.empty()) body["tags"] = o.tags;
+  if (o.status) body["status"] = *o.status;
+  if (o.expires) {
+    if (*o.expires == "never") {
+      body["expires_at"] = nullptr;
+    } else {
+      body["expires_at"] = *o.expires;
+    }
+  }
+  if (o.max_visits) {
+    if (*o.max_visits == "none") {
+      body["max_visits"] = nullptr;
+    } else {
+      char* end = nullptr;
+      long long n = std::strtoll(o.max_visits->c_str(), &end, 10);
+      if (o.max_visits->empty() || *end != '\0') {
+        return Fail(
+            Status::BadRequest("--max-visits: give a whole number, or 'none' "
+                               "to remove the limit"));
+      }
+      body["max_visits"] = n;
+    }
+  }
+  if (o.disable) body["disabled"] = true;
+  if (o.enable) body["disabled"] = false;
+  if (body.empty()) {
+    return Fail(Status::BadRequest(
+        "edit: nothing to change; give at least one option (see "
+        "'shorty edit --help')"));
+  }
+  return Patch(client, g, o.slug, body);
+}
+
+int Remove(Client& client, const Globals& g, const std::string& slug) {
+  Result<json> r =
+      Request(client, "DELETE", "/-/api/v1/links/" + Segment(slug));
+  if (!r.ok()) return Fail(r.status());
+  if (g.json) std::cout << json{{"deleted", slug}}.dump() << "\n";
+  return kExitOk;
+}
+
+int Expire(Client& client, const Globals& g, const ExpireOptions& o) {
+  return Patch(client, g, o.slug,
+               json{{"expires_at", o.at.empty() ? "now" : o.at}});
+}
+
+int StatusCommand(Client& client, const Globals& g) {
+  Result<json> info = Request(client, "GET", "/-/api/v1/status");
+  if (!info.ok()) return Fail(info.status());
+  if (g.json) {
+    std::cout << info->dump() << "\n";
+    return kExitOk;
+  }
+  std::cout << "shortyd " << Str(*info, "version") << " at " << client.where()
+            << ": " << (Str(*info, "ready") == "true" ? "ready" : "not ready")
+            << "\n"
+            << "links: " << Str(*info, "links") << "\n"
+            << "database: " << Str(*info, "backend") << " (schema "
+            << Str(*info, "schema_version") << ")\n"
+            << "public URL: " << Str(*info, "public_url") << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+int ExitCodeFor(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return kExitOk;
+    case Code::kUnavailable:
+      return kExitUnreachable;
+    case Code::kUnauthorized:
+    case Code::kForbidden:
+      return kExitUnauthorized;
+    case Code::kBadRequest:
+    case Code::kInvalidArgument:
+    case Code::kNotFound:
+    case Code::kAlreadyExists:
+    case Code::kGone:
+    case Code::kTooLarge:
+    case Code::kIOError:
+    case Code::kCorruption:
+    case Code::kInternal:
+      return kExitFailed;
+  }
+  return kExitFailed;
+}
+
+int RunShorty(int argc, char** argv) {
+  CLI::App app{"shorty: make and manage short links on a shortyd server"};
+  app.require_subcommand(1);
+  Globals g;
+  app.add_option("--socket", g.socket, "shortyd's control socket");
+  app.add_option("--server", g.server,
+                 "talk to shortyd over HTTP(S) at this URL");
+  app.add_option("--token", g.token, "API token for --server");
+  app.add_option("--config", g.config, "CLI config file");
+  app.add_flag("--json", g.json, "print JSON instead of text");
+  app.fallthrough();
+
+  AddOptions add;
+  CLI::App* add_cmd =
+      app.add_subcommand("add", "shorten a URL; prints the short URL");
+  add_cmd->add_option("url", add.url, "the URL to shorten")->required();
+  add_cmd->add_option("--slug", add.slug, "custom slug");
+  add_cmd->add_option("--expires", add.expires,
+                      "expiry: 90m, 7d, 2026-12-31 or RFC 3339");
+  add_cmd->add_option("--max-visits", add.max_visits, "visit limit");
+  add_cmd->add_option("--tag", add.tags, "tag (repeatable)");
+  add_cmd->add_option("--title", add.title, "title");
+  add_cmd->add_option("--note", add.note, "note");
+  add_cmd->add_option("--status", add.status,
+                      "redirect status: 301, 302, 307, 308");
+
+  ListOptions ls;
+  CLI::App* ls_cmd = app.add_subcommand("ls", "list links, newest first");
+  ls_cmd->add_option("--tag", ls.tag, "only links with this tag");
+  ls_cmd->add_option(
+      "--search", ls.search,
+      "only links whose slug, target, title or note contain this");
+  ls_cmd->add_flag("--all", ls.all,
+                   "include expired, used-up and disabled links");
+  ls_cmd->add_option("--limit", ls.limit, "at most this many links")
+      ->check(CLI::Range(1, 1000000));
+
+  std::string show_slug;
+  CLI::App* show_cmd = app.add_subcommand("show", "show one link");
+  show_cmd->add_option("slug", show_slug, "the link's slug")->required();
+
+  EditOptions edit;
+  CLI::App* edit_cmd = app.add_subcommand("edit", "change a link");
+  edit_cmd->add_option("slug", edit.slug, "the link's slug")->required();
+  edit_cmd->add_option("--url", edit.url, "new target URL");
+  edit_cmd->add_option("--title", edit.title, "new title");
+  edit_cmd->add_option("--note", edit.note, "new note");
+  edit_cmd->add_option("--tag", edit.tags, "replace the tags (repeatable)");
+  edit_cmd->add_flag("--clear-tags", edit.clear_tags, "remove all tags");
+  edit_cmd->add_option("--status", edit.status, "redirect status");
+  edit_cmd->add_option("--expires", edit.expires, "new expiry, or 'never'");
+  edit_cmd->add_option("--max-visits", edit.max_visits,
+                       "new visit limit, or 'none'");
+  auto* disable =
+      edit_cmd->add_flag("--disable", edit.disable, "stop redirecting (410)");
+  auto* enable = edit_cmd->add_flag("--enable", edit.enable, "redirect again");
+  disable->excludes(enable);
+
+  std::string rm_slug;
+  CLI::App* rm_cmd = app.add_subcommand("rm", "delete a link");
+  rm_cmd->add_option("slug", rm_slug, "the link's slug")->required();
+
+  ExpireOptions expire;
+  CLI::App* expire_cmd =
+      app.add_subcommand("expire", "expire a link now or at a time");
+  expire_cmd->add_option("slug", expire.slug, "the link's slug")->required();
+  expire_cmd->add_option("--at", expire.at, "when: 2026-12-31, RFC 3339 or 7d");
+
+  CLI::App* status_cmd =
+      app.add_subcommand("status", "show whether shortyd is up");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "shorty: %s\nRun 'shorty --help' for usage.\n",
+                 e.what());
+    return kExitUsage;
+  }
+
+  Result<std::unique_ptr<Client>> client = Connect(g);
+  if (!client.ok()) {
+    std::fprintf(stderr, "shorty: %s\n", client.status().message().c_str());
+    return kExitUsage;
+  }
+  Client& c = **client;
+  if (add_cmd->parsed()) return Add(c, g, add);
+  if (ls_cmd->parsed()) return List(c, g, ls);
+  if (show_cmd->parsed()) return Show(c, g, show_slug);
+  if (edit_cmd->parsed()) return Edit(c, g, edit);
+  if (rm_cmd->parsed()) return Remove(c, g, rm_slug);
+  if (expire_cmd->parsed()) return Expire(c, g, expire);
+  if (status_cmd->parsed()) return StatusCommand(c, g);
+  return kExitUsage;
+}
+
+}  // namespace shorty

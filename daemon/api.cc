@@ -1,0 +1,397 @@
+#include "daemon/api.h"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "daemon/pages.h"
+#include "shared/link_json.h"
+#include "shared/slug.h"
+
+namespace shorty {
+namespace {
+
+using httplib::Request;
+using httplib::Response;
+using nlohmann::json;
+
+constexpr char kApiPrefix[] = "/-/api/";
+constexpr char kLinksPath[] = "/-/api/v1/links";
+// Paths under /-/ longer than this are refused before any regex sees them.
+constexpr size_t kMaxInternalPathBytes = 512;
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+void SendJson(Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(Response& res, const Status& status) {
+  res.status = HttpStatusFor(status.code());
+  if (status.code() == Code::kUnauthorized) {
+    res.set_header("WWW-Authenticate", "Bearer realm=\"shorty\"");
+  }
+  res.set_content(ErrorBody(status), "application/json");
+}
+
+void SendPage(Response& res, int status, const std::string& html) {
+  res.status = status;
+  res.set_header("Content-Security-Policy", kPageSecurityPolicy);
+  res.set_header("X-Frame-Options", "DENY");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(html, "text/html; charset=utf-8");
+}
+
+class Routes {
+ public:
+  Routes(LinkService* service, RouteOptions options)
+      : service_(service), options_(std::move(options)) {}
+
+  // GET|HEAD /{slug}[+][/extra][?query], for every path outside /-/.
+  void Visit(const Request& req, Response& res) {
+    std::string_view target = req.target;
+    std::string_view query;
+    size_t q = target.find('?');
+    if (q != std::string_view::npos) {
+      query = target.substr(q + 1);
+      target = target.substr(0, q);
+    }
+    std::string_view rest = target.substr(1);  // after the leading '/'
+    std::string_view slug = rest;
+    std::string_view extra;
+    size_t slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+      slug = rest.substr(0, slash);
+      extra = rest.substr(slash + 1);
+    }
+    bool preview = false;
+    if (!slug.empty() && slug.back() == '+' && extra.empty() && query.empty()) {
+      preview = true;
+      slug.remove_suffix(1);
+    }
+    if (!ValidateCustomSlug(slug).ok()) {
+      // Not a slug at all: answered like an unknown one, after a lookup of
+      // the same cost, so no 404 tells a guesser more than another.
+      service_->Get(slug.substr(0, kMaxSlugLength));
+      SendPage(res, 404, NotFoundPage());
+      return;
+    }
+    if (preview) {
+      Preview(slug, res);
+      return;
+    }
+    Result<RedirectOutcome> outcome =
+        service_->Resolve(slug, extra, query, /*count=*/req.method == "GET");
+    if (!outcome.ok()) {
+      switch (outcome.status().code()) {
+        case Code::kNotFound:
+          SendPage(res, 404, NotFoundPage());
+          return;
+        case Code::kInvalidArgument:
+          SendPage(res, 400, ErrorPage(400, outcome.status().message()));
+          return;
+        default:
+          Log("redirect", outcome.status());
+          SendPage(res, 503,
+                   ErrorPage(503,
+                             "The link cannot be served right now; try "
+                             "again in a moment."));
+          return;
+      }
+    }
+    if (outcome->verdict != Verdict::kRedirect) {
+      SendPage(res, 410, GonePage(VerdictReason(outcome->verdict)));
+      return;
+    }
+    res.status = outcome->status;
+    res.set_header("Location", outcome->location);
+    if (outcome->status == 301 || outcome->status == 308) {
+      // A permanent redirect cached for ever would hide later edits and
+      // visits; a short private lifetime keeps both.
+      res.set_header("Cache-Control", "private, max-age=90");
+    } else {
+      res.set_header("Cache-Control", "private, no-cache");
+    }
+    res.set_header("Referrer-Policy", "unsafe-url");
+  }
+
+  void Preview(std::string_view slug, Response& res) {
+    Result<Link> link = service_->Get(slug);
+    if (!link.ok()) {
+      if (link.status().code() == Code::kNotFound) {
+        SendPage(res, 404, NotFoundPage());
+      } else {
+        Log("preview", link.status());
+        SendPage(res, 503, ErrorPage(503, "Try again in a moment."));
+      }
+      return;
+    }
+    SendPage(res, 200,
+             PreviewPage(*link, service_->ShortUrl(link->slug),
+                         StateName(service_->StateOf(*link))));
+  }
+
+  // Over HTTP the API needs a token; tokens arrive with the team server, so
+  // until then every HTTP API call is refused alike.
+  bool Authorize(const Request&, Response& res) {
+    if (options_.control) return true;
+    SendError(res, Status::Unauthorized("a valid API token is required: send "
+                                        "'Authorization: Bearer <token>'"));
+    return false;
+  }
+
+  std::string Actor() const {
+    const Peer& peer = CurrentPeer();
+    if (peer.local) return peer.user;
+    return "anonymous";
+  }
+
+  bool RequireJson(const Request& req, Response& res) {
+    std::string type = req.get_header_value("Content-Type");
+    if (StartsWith(type, "application/json")) return true;
+    SendError(res,
+              Status::BadRequest(
+                  "body: send JSON with 'Content-Type: application/json'"));
+    return false;
+  }
+
+  void CreateLink(const Request& req, Response& res) {
+    if (!Authorize(req, res) || !RequireJson(req, res)) return;
+    Result<LinkInput> input = ParseLinkInput(req.body, service_->Now());
+    if (!input.ok()) return SendError(res, input.status());
+    Result<Link> link = service_->Create(*input, Actor());
+    if (!link.ok()) return Fail(res, "create", link.status());
+    res.set_header("Location", std::string(kLinksPath) + "/" + link->slug);
+    SendJson(res, 201, ToJson(*link));
+  }
+
+  void ListLinks(const Request& req, Response& res) {
+    if (!Authorize(req, res)) return;
+    ListQuery query;
+    query.search = req.get_param_value("q");
+    query.tag = req.get_param_value("tag");
+    query.cursor = req.get_param_value("cursor");
+    std::string all = req.get_param_value("all");
+    query.include_inactive = all == "1" || all == "true";
+    if (req.has_param("limit")) {
+      std::string limit = req.get_param_value("limit");
+      char* end = nullptr;
+      long n = std::strtol(limit.c_str(), &end, 10);
+      if (limit.empty() || *end != '\0' || n < 1 || n > 1000) {
+        return SendError(res,
+                         Status::InvalidArgument(
+                             "limit: must be a whole number from 1 to 1000"));
+      }
+      query.limit = static_cast<int>(n);
+    }
+    Result<LinkPage> page = service_->List(std::move(query));
+    if (!page.ok()) return Fail(res, "list", page.status());
+    json links = json::array();
+    for (const Link& link : page->links) links.push_back(ToJson(link));
+    json body = {{"links", std::move(links)}, {"next_cursor", nullptr}};
+    if (!page->next_cursor.empty()) body["next_cursor"] = page->next_cursor;
+    SendJson(res, 200, body);
+  }
+
+  void GetLink(const Request& req, Response& res) {
+    if (!Authorize(req, res)) return;
+    Result<Link> link = service_->Get(req.matches[1].str());
+    if (!link.ok()) return Fail(res, "get", link.status());
+    SendJson(res, 200, ToJson(*link));
+  }
+
+  void UpdateLink(const Request& req, Response& res) {
+    if (!Authorize(req, res) || !RequireJson(req, res)) return;
+    Result<LinkPatch> patch = ParseLinkPatch(req.body, service_->Now());
+    if (!patch.ok()) return SendError(res, patch.status());
+    Result<Link> link = service_->Update(req.matches[1].str(), *patch);
+    if (!link.ok()) return Fail(res, "edit", link.status());
+    SendJson(res, 200, ToJson(*link));
+  }
+
+  void DeleteLink(const Request& req, Response& res) {
+    if (!Authorize(req, res)) return;
+    Status s = service_->Delete(req.matches[1].str());
+    if (!s.ok()) return Fail(res, "delete", s);
+    res.status = 204;
+  }
+
+  void StatusInfo(const Request& req, Response& res) {
+    if (!Authorize(req, res)) return;
+    Result<StoreInfo> info = service_->Info();
+    if (!info.ok()) return Fail(res, "status", info.status());
+    SendJson(res, 200,
+             {{"version", SHORTY_VERSION},
+              {"ready", !options_.ready || options_.ready()},
+              {"links", info->links},
+              {"backend", info->backend},
+              {"schema_version", info->schema_version},
+              {"public_url", service_->options().public_url}});
+  }
+
+  void Healthy(const Request&, Response& res) {
+    res.set_content("ok\n", "text/plain");
+  }
+
+  void Ready(const Request&, Response& res) {
+    bool ready = !options_.ready || options_.ready();
+    res.status = ready ? 200 : 503;
+    res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+  }
+
+  // Fills in a body for errors that have none (unknown routes, the
+  // library's own 400s and 413s): JSON under the API, a page elsewhere.
+  void ErrorBodyFor(const Request& req, Response& res) {
+    if (!res.body.empty()) return;
+    if (StartsWith(req.path, kApiPrefix)) {
+      Status s(Code::kNotFound, "no such API path: " + req.method + " " +
+                                    req.path.substr(0, 200));
+      if (res.status == 413) s = Status::TooLarge("request: too large");
+      if (res.status == 400) s = Status::BadRequest("request: malformed");
+      if (res.status == 405) {
+        s = Status::BadRequest("method " + req.method + " is not allowed here");
+      }
+      res.set_content(ErrorBody(s), "application/json");
+    } else if (res.status == 404) {
+      SendPage(res, 404, NotFoundPage());
+    } else {
+      SendPage(res, res.status,
+               ErrorPage(res.status, "The request was refused."));
+    }
+  }
+
+ private:
+  json ToJson(const Link& link) const {
+    return LinkToJson(link, service_->ShortUrl(link.slug),
+                      service_->StateOf(link));
+  }
+
+  void Fail(Response& res, const char* what, const Status& status) {
+    int http = HttpStatusFor(status.code());
+    if (http >= 500) Log(what, status);
+    SendError(res, status);
+  }
+
+  static void Log(const char* what, const Status& status) {
+    std::fprintf(stderr, "shortyd: %s failed: %s: %s\n", what,
+                 CodeName(status.code()), status.message().c_str());
+  }
+
+  LinkService* service_;
+  RouteOptions options_;
+};
+
+}  // namespace
+
+int HttpStatusFor(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return 200;
+    case Code::kBadRequest:
+      return 400;
+    case Code::kInvalidArgument:
+      return 422;
+    case Code::kUnauthorized:
+      return 401;
+    case Code::kForbidden:
+      return 403;
+    case Code::kNotFound:
+      return 404;
+    case Code::kAlreadyExists:
+      return 409;
+    case Code::kGone:
+      return 410;
+    case Code::kTooLarge:
+      return 413;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kIOError:
+    case Code::kCorruption:
+    case Code::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+void InstallRoutes(Listener* listener, LinkService* service,
+                   RouteOptions options) {
+  // Owned by the handlers' closures for as long as the listener lives.
+  auto routes = std::make_shared<Routes>(service, std::move(options));
+
+  // Visits take the fast way: no regex, straight from the request target.
+  listener->set_pre_routing_handler(
+      [routes](const Request& req, Response& res) {
+        if (!StartsWith(req.target, "/-/")) {
+          if (req.method == "GET" || req.method == "HEAD") {
+            routes->Visit(req, res);
+          } else {
+            res.status = 405;
+            res.set_header("Allow", "GET, HEAD");
+          }
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        if (req.path.size() > kMaxInternalPathBytes) {
+          res.status = 404;
+          return httplib::Server::HandlerResponse::Handled;
+        }
+        return httplib::Server::HandlerResponse::Unhandled;
+      });
+
+  listener->Get("/-/healthy", [routes](const Request& q, Response& r) {
+    routes->Healthy(q, r);
+  });
+  listener->Get("/-/ready", [routes](const Request& q, Response& r) {
+    routes->Ready(q, r);
+  });
+  listener->Get("/-/api/v1/status", [routes](const Request& q, Response& r) {
+    routes->StatusInfo(q, r);
+  });
+  listener->Post(kLinksPath, [routes](const Request& q, Response& r) {
+    routes->CreateLink(q, r);
+  });
+  listener->Get(kLinksPath, [routes](const Request& q, Response& r) {
+    routes->ListLinks(q, r);
+  });
+  const std::string one = std::string(kLinksPath) + "/([^/]+)";
+  listener->Get(
+      one, [routes](const Request& q, Response& r) { routes->GetLink(q, r); });
+  listener->Patch(one, [routes](const Request& q, Response& r) {
+    routes->UpdateLink(q, r);
+  });
+  listener->Delete(one, [routes](const Request& q, Response& r) {
+    routes->DeleteLink(q, r);
+  });
+
+  listener->set_error_handler(httplib::Server::HandlerWithResponse(
+      [routes](const Request& q, Response& r) {
+        routes->ErrorBodyFor(q, r);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  // Never let an exception's text reach a client.
+  listener->set_exception_handler(
+      [](const Request& req, Response& res, std::exception_ptr ep) {
+        std::string what = "unknown exception";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        std::fprintf(stderr, "shortyd: internal error on %s %s: %s\n",
+                     req.method.c_str(), req.path.substr(0, 200).c_str(),
+                     what.c_str());
+        res.status = 500;
+        res.set_content(ErrorBody(Status::Internal(
+                            "internal error; the server log has details")),
+                        "application/json");
+      });
+}
+
+}  // namespace shorty

@@ -1,0 +1,326 @@
+#include "daemon/http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <thread>
+
+namespace shorty {
+namespace {
+
+thread_local Peer current_peer;
+
+// A listen backlog big enough that bursts of new connections queue instead
+// of being dropped and retried after 200 ms+ (see NOTES: the library's
+// default of 5 gives p99 of a second).
+constexpr int kBacklog = 4096;
+
+std::string Errno(const std::string& what) {
+  return what + ": " + std::strerror(errno);
+}
+
+// Waits until fd is ready for `events` or timeout_ms passes; false on
+// timeout or error.
+bool WaitFor(int fd, short events, int timeout_ms) {
+  pollfd p{fd, events, 0};
+  for (;;) {
+    int r = ::poll(&p, 1, timeout_ms);
+    if (r > 0) return true;
+    if (r == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+// A connection as httplib's request parser sees it. Reads count against a
+// per-request budget, so a body without Content-Length (chunked, or
+// compressed) cannot grow without bound.
+class ConnectionStream : public httplib::Stream {
+ public:
+  ConnectionStream(int fd, const ListenerOptions& options,
+                   const std::string& remote)
+      : fd_(fd), options_(options), remote_(remote) {}
+
+  void StartRequest() { budget_ = options_.max_request_bytes; }
+  bool OverBudget() const { return over_budget_; }
+
+  bool is_readable() const override {
+    return WaitFor(fd_, POLLIN, options_.read_timeout_s * 1000);
+  }
+  bool is_writable() const override {
+    return WaitFor(fd_, POLLOUT, options_.write_timeout_s * 1000);
+  }
+  ssize_t read(char* ptr, size_t size) override {
+    if (budget_ == 0) {
+      over_budget_ = true;
+      return -1;
+    }
+    if (size > budget_) size = budget_;
+    if (!is_readable()) return -1;
+    ssize_t n;
+    do {
+      n = ::recv(fd_, ptr, size, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) budget_ -= static_cast<size_t>(n);
+    return n;
+  }
+  ssize_t write(const char* ptr, size_t size) override {
+    if (!is_writable()) return -1;
+    ssize_t n;
+    do {
+      n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = remote_;
+    port = 0;
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip.clear();
+    port = 0;
+  }
+  socket_t socket() const override { return fd_; }
+
+ private:
+  int fd_;
+  const ListenerOptions& options_;
+  std::string remote_;
+  size_t budget_ = 0;
+  bool over_budget_ = false;
+};
+
+std::string AddressOf(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return "";
+  }
+  char host[NI_MAXHOST];
+  if (::getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof(host),
+                    nullptr, 0, NI_NUMERICHOST) != 0) {
+    return "";
+  }
+  return host;
+}
+
+Peer LocalPeer(int fd) {
+  Peer peer;
+  peer.local = true;
+  ucred cred{};
+  socklen_t len = sizeof(cred);
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
+    peer.uid = cred.uid;
+    peer.pid = cred.pid;
+    passwd pw{};
+    passwd* found = nullptr;
+    char buf[1024];
+    if (::getpwuid_r(cred.uid, &pw, buf, sizeof(buf), &found) == 0 && found) {
+      peer.user = found->pw_name;
+    } else {
+      peer.user = "uid:" + std::to_string(cred.uid);
+    }
+  } else {
+    peer.user = "unknown";
+  }
+  return peer;
+}
+
+Status MakeParentDirectory(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash == 0) return Status::Ok();
+  std::string dir = path.substr(0, slash);
+  // Create each missing component; only the last one is ours to set the
+  // mode of, but 0750 is right for all that shortyd creates.
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') {
+      std::string part = dir.substr(0, i);
+      if (::mkdir(part.c_str(), 0750) != 0 && errno != EEXIST) {
+        return Status::IOError(Errno("cannot create directory " + part));
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const Peer& CurrentPeer() { return current_peer; }
+
+Listener::Listener(const ListenerOptions& options) : options_(options) {
+  size_t threads = options_.threads;
+  new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  set_keep_alive_max_count(options_.keep_alive_max);
+  set_keep_alive_timeout(options_.keep_alive_timeout_s);
+  set_read_timeout(options_.read_timeout_s, 0);
+  set_write_timeout(options_.write_timeout_s, 0);
+  set_payload_max_length(options_.max_request_bytes);
+}
+
+Listener::~Listener() {
+  if (unix_ && !unix_path_.empty()) ::unlink(unix_path_.c_str());
+}
+
+Result<int> Listener::BindTcp(const HostPort& address) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  std::string port = std::to_string(address.port);
+  int rc = ::getaddrinfo(address.host.empty() ? nullptr : address.host.c_str(),
+                         port.c_str(), &hints, &res);
+  if (rc != 0) {
+    return Status::InvalidArgument("server.listen: cannot resolve '" +
+                                   address.host + "': " + gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  int fd = ::socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC,
+                    res->ai_protocol);
+  if (fd < 0) return Status::IOError(Errno("socket"));
+  int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+  if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+    Status s = Status::Unavailable(
+        Errno("cannot listen on " + address.host + ":" + port) +
+        "; is another program using the port? Choose another with --listen");
+    ::close(fd);
+    return s;
+  }
+  if (::listen(fd, kBacklog) != 0) {
+    Status s = Status::IOError(Errno("listen"));
+    ::close(fd);
+    return s;
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  int bound = ss.ss_family == AF_INET6
+                  ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+                  : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  svr_sock_ = fd;
+  return bound;
+}
+
+Status Listener::BindUnix(const std::string& path) {
+  sockaddr_un addr{};
+  if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+    return Status::InvalidArgument("server.socket: path '" + path +
+                                   "' is empty or longer than 107 bytes");
+  }
+  Status s = MakeParentDirectory(path);
+  if (!s.ok()) return s;
+
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      return Status::IOError("server.socket: " + path +
+                             " exists and is not a socket; remove it or "
+                             "choose another path with --socket");
+    }
+    // A socket file outlives a daemon killed with -9. Only one that nobody
+    // answers on is stale and may go.
+    int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.data(), path.size());
+    bool live =
+        ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(probe);
+    if (live) {
+      return Status::Unavailable("another shortyd is already running on " +
+                                 path);
+    }
+    ::unlink(path.c_str());
+  }
+
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Status::IOError(Errno("socket"));
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.data(), path.size());
+  // The socket is born with mode 0660 (no window where others may connect);
+  // the file permissions are the control socket's whole access control.
+  mode_t old = ::umask(0117);
+  int rc = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  ::umask(old);
+  if (rc != 0) {
+    Status err = Status::IOError(Errno("cannot bind control socket " + path));
+    ::close(fd);
+    return err;
+  }
+  if (::listen(fd, kBacklog) != 0) {
+    Status err = Status::IOError(Errno("listen " + path));
+    ::close(fd);
+    ::unlink(path.c_str());
+    return err;
+  }
+  unix_ = true;
+  unix_path_ = path;
+  svr_sock_ = fd;
+  return Status::Ok();
+}
+
+bool Listener::Serve() {
+  bool ok = listen_after_bind();
+  served_ = true;
+  return ok;
+}
+
+void Listener::Stop() {
+  stopping_ = true;
+  // stop() does nothing until the accept loop runs; a stop that races a
+  // start waits for one or the other.
+  while (!served_) {
+    if (is_running()) {
+      stop();
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+bool Listener::process_and_close_socket(socket_t sock) {
+  current_peer =
+      unix_ ? LocalPeer(sock) : Peer{false, 0, 0, "", AddressOf(sock)};
+  ConnectionStream stream(sock, options_, current_peer.address);
+
+  bool ok = true;
+  for (size_t served = 0; served < options_.keep_alive_max; ++served) {
+    // Wait for the next request in short slices so that a stopping server
+    // does not sit out every idle connection's keep-alive timeout.
+    bool readable = false;
+    for (int waited = 0; waited < options_.keep_alive_timeout_s * 1000 &&
+                         !stopping_.load(std::memory_order_relaxed);
+         waited += 100) {
+      if (WaitFor(sock, POLLIN, 100)) {
+        readable = true;
+        break;
+      }
+    }
+    if (!readable) break;
+    bool last = served + 1 == options_.keep_alive_max ||
+                stopping_.load(std::memory_order_relaxed);
+    bool closed = false;
+    stream.StartRequest();
+    ok = process_request(stream, last, closed, nullptr);
+    if (!ok || closed || last || stream.OverBudget()) break;
+  }
+  ::shutdown(sock, SHUT_RDWR);
+  ::close(sock);
+  current_peer = Peer{};
+  return ok;
+}
+
+}  // namespace shorty

@@ -1,0 +1,77 @@
+// The listeners of shortyd: cpp-httplib's request handling over sockets that
+// shortyd binds and serves itself. Binding here gives the listen backlog,
+// the control socket's file mode and its peer credentials; serving each
+// connection here gives poll() instead of select() (no 1,024-descriptor
+// ceiling), a cap on request size that also holds for chunked bodies, and a
+// prompt end to idle keep-alive connections at shutdown.
+#pragma once
+
+#include <httplib.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <string>
+
+#include "shared/config.h"
+#include "shared/status.h"
+
+namespace shorty {
+
+// Who is on the other end of the connection a request came in on.
+struct Peer {
+  bool local = false;   // over the control socket
+  uid_t uid = 0;        // local only: from SO_PEERCRED
+  pid_t pid = 0;        // local only
+  std::string user;     // local only: the account name, or "uid:N"
+  std::string address;  // TCP only: the client's address
+};
+
+// The peer of the request the calling thread is handling. Valid only inside
+// a handler.
+const Peer& CurrentPeer();
+
+struct ListenerOptions {
+  size_t threads = 64;
+  // Request line, headers and body together; larger requests are cut off.
+  size_t max_request_bytes = 1 << 20;
+  size_t keep_alive_max = 1000;  // requests per connection
+  int keep_alive_timeout_s = 5;
+  int read_timeout_s = 10;
+  int write_timeout_s = 10;
+};
+
+// One listener. Register handlers with the httplib::Server API, bind, then
+// Serve() on a thread of its own; Stop() from any thread.
+class Listener : public httplib::Server {
+ public:
+  explicit Listener(const ListenerOptions& options);
+  ~Listener() override;
+
+  // Binds and listens on TCP (port 0: any free port). Returns the port.
+  Result<int> BindTcp(const HostPort& address);
+
+  // Binds and listens on a Unix socket at `path`, mode 0660, creating the
+  // directory (0750) if absent. A stale socket file nobody answers on is
+  // replaced; a live one means another shortyd: Unavailable "already
+  // running". Anything else at the path is left alone: IOError.
+  Status BindUnix(const std::string& path);
+
+  // Serves until Stop(); returns false if serving failed to start.
+  bool Serve();
+
+  // Stops accepting, lets requests in flight finish, ends idle keep-alive
+  // connections, and returns once Serve() has returned. Thread-safe.
+  void Stop();
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+
+  ListenerOptions options_;
+  bool unix_ = false;
+  std::string unix_path_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> served_{false};  // Serve() has returned
+};
+
+}  // namespace shorty

@@ -1,0 +1,50 @@
+// The JSON form of links, link requests and errors, shared by the daemon's
+// API and the CLI. Parsing treats every body as hostile: malformed JSON,
+// wrong types, unknown or duplicate fields and deep nesting are refused with
+// a message naming the field.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+#include "shared/link.h"
+#include "shared/link_service.h"
+#include "shared/redirect.h"
+#include "shared/status.h"
+
+namespace shorty {
+
+// Bodies above this are refused before parsing.
+constexpr size_t kMaxJsonBodyBytes = 64 * 1024;
+
+// Parses a JSON object body: BadRequest when it is not one (syntax, depth
+// over 16, duplicate keys, too large).
+Result<nlohmann::json> ParseJsonObject(std::string_view body);
+
+// {"slug": ..., "target": ..., "short_url": ..., "state": "active", ...}.
+nlohmann::json LinkToJson(const Link& link, const std::string& short_url,
+                          Verdict state);
+
+// "active", "expired", "used up", "disabled".
+const char* StateName(Verdict state);
+
+// A create body. Times ("expires_at") may be RFC 3339, a date, or a
+// duration from `now` ("7d").
+Result<LinkInput> ParseLinkInput(std::string_view body, UnixTime now);
+
+// A PATCH body: only the fields present change; null clears expires_at and
+// max_visits. "expires_at": "now" expires the link at once.
+Result<LinkPatch> ParseLinkPatch(std::string_view body, UnixTime now);
+
+// A link as the API returned it (for the CLI). BadRequest when malformed.
+Result<Link> LinkFromJson(const nlohmann::json& j);
+
+// {"error": {"code": "not_found", "message": "..."}}
+std::string ErrorBody(const Status& status);
+
+// The Status carried by an error body, or one made from the HTTP status
+// when the body is not ours.
+Status StatusFromErrorBody(int http_status, std::string_view body);
+
+}  // namespace shorty

@@ -1,0 +1,331 @@
+#include "shared/link_service.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "shared/timeparse.h"
+
+namespace shorty {
+namespace {
+
+// How many generated slugs a create tries before it gives up; with the
+// length policy lengthening slugs as the space fills, this is never reached
+// in practice.
+constexpr int kMaxGenerateAttempts = 12;
+
+bool IsAllowedStatus(int status) {
+  return status == 301 || status == 302 || status == 307 || status == 308;
+}
+
+// Well-formed UTF-8 without control characters (a note may hold newlines
+// and tabs). Titles and notes end up in HTML pages and terminal tables.
+bool IsCleanText(std::string_view s, bool allow_newlines) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (c == 0x7f) return false;
+      if (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t'))) {
+        return false;
+      }
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    // Overlong forms, surrogates and values past Unicode are not text.
+    static const uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    // C1 controls.
+    if (cp >= 0x80 && cp <= 0x9F) return false;
+    i += len;
+  }
+  return true;
+}
+
+Status ValidateTag(const std::string& tag) {
+  if (tag.empty())
+    return Status::InvalidArgument("tags: a tag cannot be empty");
+  if (tag.size() > kMaxTagBytes) {
+    return Status::InvalidArgument("tags: '" + tag.substr(0, 20) +
+                                   "...' is longer than 50 characters");
+  }
+  for (size_t i = 0; i < tag.size(); ++i) {
+    char c = tag[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9');
+    bool punct = c == '-' || c == '_' || c == '.' || c == ':' || c == '/';
+    if (!alnum && !(i > 0 && punct)) {
+      return Status::InvalidArgument(
+          "tags: a tag is letters and digits, then also '-', '_', '.', ':' "
+          "or '/'; '" +
+          (IsCleanText(tag, false) ? tag : std::string("(unprintable)")) +
+          "' is not");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+LinkService::LinkService(Store* store, VisitLedger* ledger,
+                         RandomSource* random, Clock clock,
+                         ServiceOptions options)
+    : store_(store),
+      ledger_(ledger),
+      random_(random),
+      clock_(std::move(clock)),
+      length_policy_(options.slug_length) {
+  options_ = std::make_shared<const ServiceOptions>(std::move(options));
+}
+
+void LinkService::SetOptions(ServiceOptions options) {
+  auto next = std::make_shared<const ServiceOptions>(std::move(options));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (next->slug_length != options_->slug_length) {
+    length_policy_ = SlugLengthPolicy(next->slug_length);
+  }
+  options_ = std::move(next);
+}
+
+std::shared_ptr<const ServiceOptions> LinkService::Options() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return options_;
+}
+
+ServiceOptions LinkService::options() const { return *Options(); }
+
+std::string LinkService::ShortUrl(const std::string& slug) const {
+  return Options()->public_url + "/" + slug;
+}
+
+Verdict LinkService::StateOf(const Link& link) const {
+  return Decide(link, clock_(), link.visits);
+}
+
+Status LinkService::ValidateFields(
+    const std::optional<std::string>& title,
+    const std::optional<std::string>& note, std::vector<std::string>* tags,
+    const std::optional<int>& status,
+    const std::optional<int64_t>& max_visits) const {
+  if (title) {
+    if (title->size() > kMaxTitleBytes) {
+      return Status::InvalidArgument("title: longer than 300 bytes");
+    }
+    if (!IsCleanText(*title, false)) {
+      return Status::InvalidArgument(
+          "title: must be UTF-8 text without control characters");
+    }
+  }
+  if (note) {
+    if (note->size() > kMaxNoteBytes) {
+      return Status::InvalidArgument("note: longer than 2000 bytes");
+    }
+    if (!IsCleanText(*note, true)) {
+      return Status::InvalidArgument(
+          "note: must be UTF-8 text without control characters other than "
+          "newlines and tabs");
+    }
+  }
+  if (tags) {
+    for (const auto& tag : *tags) {
+      Status s = ValidateTag(tag);
+      if (!s.ok()) return s;
+    }
+    std::sort(tags->begin(), tags->end());
+    tags->erase(std::unique(tags->begin(), tags->end()), tags->end());
+    if (tags->size() > kMaxTags) {
+      return Status::InvalidArgument("tags: at most 20 tags a link");
+    }
+  }
+  if (status && !IsAllowedStatus(*status)) {
+    return Status::InvalidArgument("status: " + std::to_string(*status) +
+                                   " is not a redirect status; use 301, 302, "
+                                   "307 or 308");
+  }
+  if (max_visits && (*max_visits < 1 || *max_visits > kMaxVisitLimit)) {
+    return Status::InvalidArgument(
+        "max_visits: must be a whole number from 1 to 1000000000000");
+  }
+  return Status::Ok();
+}
+
+Result<Link> LinkService::Create(const LinkInput& input,
+                                 const std::string& actor) {
+  auto opts = Options();
+  Result<std::string> target = NormalizeTarget(input.target, opts->rules);
+  if (!target.ok()) return target.status();
+
+  std::vector<std::string> tags = input.tags;
+  Status s = ValidateFields(input.title, input.note, &tags, input.status,
+                            input.max_visits);
+  if (!s.ok()) return s;
+
+  UnixTime now = clock_();
+  if (input.expires_at && *input.expires_at <= now) {
+    return Status::InvalidArgument(
+        "expires_at: " + FormatTime(*input.expires_at) +
+        " is not in the future");
+  }
+
+  Link link;
+  link.target = std::move(*target);
+  link.title = input.title;
+  link.note = input.note;
+  link.tags = std::move(tags);
+  link.status = input.status.value_or(opts->default_status);
+  link.created_at = now;
+  link.updated_at = now;
+  link.created_by = actor;
+  link.expires_at = input.expires_at;
+  link.max_visits = input.max_visits;
+
+  if (input.slug) {
+    s = ValidateCustomSlug(*input.slug);
+    if (!s.ok()) return s;
+    link.slug = *input.slug;
+    return store_->CreateLink(link);
+  }
+
+  int collisions = 0;
+  for (int attempt = 0; attempt < kMaxGenerateAttempts; ++attempt) {
+    size_t length;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      length = length_policy_.length();
+    }
+    link.slug = GenerateSlug(*random_, length);
+    Result<Link> created = store_->CreateLink(link);
+    if (created.ok() || created.status().code() != Code::kAlreadyExists) {
+      std::lock_guard<std::mutex> lock(mu_);
+      length_policy_.Record(collisions);
+      return created;
+    }
+    ++collisions;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    length_policy_.Record(collisions);
+  }
+  return Status::Unavailable(
+      "slug: no free slug found after 12 tries; try again, or raise "
+      "links.slug_length");
+}
+
+void LinkService::AddPending(Link* link) const {
+  link->visits +=
+      ledger_->Pending(SlugKey(link->slug, Options()->case_sensitive));
+}
+
+Result<Link> LinkService::Get(std::string_view slug) {
+  Result<Link> link = store_->GetLink(slug);
+  if (link.ok()) AddPending(&*link);
+  return link;
+}
+
+Result<Link> LinkService::Update(std::string_view slug,
+                                 const LinkPatch& patch_in) {
+  if (patch_in.empty()) {
+    return Status::InvalidArgument(
+        "nothing to change: give at least one field to edit");
+  }
+  LinkPatch patch = patch_in;
+  if (patch.target) {
+    Result<std::string> target =
+        NormalizeTarget(*patch.target, Options()->rules);
+    if (!target.ok()) return target.status();
+    patch.target = std::move(*target);
+  }
+  std::optional<int64_t> max_visits;
+  if (patch.max_visits && *patch.max_visits) max_visits = **patch.max_visits;
+  Status s = ValidateFields(patch.title, patch.note,
+                            patch.tags ? &*patch.tags : nullptr, patch.status,
+                            max_visits);
+  if (!s.ok()) return s;
+  Result<Link> link = store_->UpdateLink(slug, patch, clock_());
+  if (link.ok()) AddPending(&*link);
+  return link;
+}
+
+Status LinkService::Delete(std::string_view slug) {
+  return store_->DeleteLink(slug);
+}
+
+Result<LinkPage> LinkService::List(ListQuery query) {
+  if (query.limit < 1 || query.limit > 1000) {
+    return Status::InvalidArgument("limit: must be from 1 to 1000");
+  }
+  query.now = clock_();
+  Result<LinkPage> page = store_->ListLinks(query);
+  if (page.ok()) {
+    for (Link& link : page->links) AddPending(&link);
+  }
+  return page;
+}
+
+Result<RedirectOutcome> LinkService::Resolve(std::string_view slug,
+                                             std::string_view extra_path,
+                                             std::string_view query,
+                                             bool count) {
+  auto opts = Options();
+  Result<Link> found = store_->GetLink(slug);
+  if (!found.ok()) return found.status();
+  const Link& link = *found;
+  RedirectOutcome out;
+  // Links with a visit limit are counted in the store at once, so the
+  // stored count is exact for them and pending counts matter to no verdict.
+  out.verdict = Decide(link, clock_(), link.visits);
+  if (out.verdict != Verdict::kRedirect) return out;
+
+  // The target was checked when written; it is checked again here so a row
+  // changed behind shorty's back, or a tightened rule, is never served.
+  Result<std::string> location =
+      BuildLocation(link.target, extra_path, query, opts->rules);
+  if (!location.ok()) {
+    if (extra_path.empty() && query.empty()) {
+      // Nothing of the request's went in, so the stored target itself no
+      // longer passes the rules: the link is out of service.
+      out.verdict = Verdict::kDisabled;
+      return out;
+    }
+    return location.status();
+  }
+  out.status = link.status;
+  out.location = std::move(*location);
+
+  if (count) {
+    if (link.max_visits) {
+      Result<bool> counted = store_->ConsumeLimitedVisit(slug);
+      if (!counted.ok()) return counted.status();
+      if (!*counted) {
+        out.verdict = Verdict::kUsedUp;
+        out.location.clear();
+      }
+    } else {
+      ledger_->Count(SlugKey(link.slug, opts->case_sensitive));
+    }
+  }
+  return out;
+}
+
+}  // namespace shorty

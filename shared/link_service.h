@@ -1,0 +1,139 @@
+// The rules of the product over a Store: what may be created and edited, how
+// slugs are chosen, and what a visit to a slug gets. The daemon's HTTP layer
+// and control socket call these and nothing below them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/link.h"
+#include "shared/random.h"
+#include "shared/redirect.h"
+#include "shared/slug.h"
+#include "shared/status.h"
+#include "shared/store.h"
+#include "shared/target.h"
+
+namespace shorty {
+
+// Settings of the service that a config reload may change.
+struct ServiceOptions {
+  TargetRules rules;
+  int default_status = 302;
+  size_t slug_length = kDefaultSlugLength;
+  bool case_sensitive = false;
+  std::string public_url = "http://127.0.0.1:8080";  // no trailing slash
+};
+
+// What a create asks for; unset fields take their defaults.
+struct LinkInput {
+  std::string target;
+  std::optional<std::string> slug;  // custom slug; generated when absent
+  std::string title;
+  std::string note;
+  std::vector<std::string> tags;
+  std::optional<int> status;
+  std::optional<UnixTime> expires_at;
+  std::optional<int64_t> max_visits;
+};
+
+// Visits that were counted but not yet written to the store. The daemon's
+// visit counter implements it; tests may use a plain map.
+class VisitLedger {
+ public:
+  virtual ~VisitLedger() = default;
+  // Counts one visit to the link with this slug key. Thread-safe, no I/O.
+  virtual void Count(const std::string& slug_key) = 0;
+  // Visits counted and not yet flushed. Thread-safe, no I/O.
+  virtual int64_t Pending(const std::string& slug_key) const = 0;
+};
+
+// What a request for /{slug}[/extra][?query] gets.
+struct RedirectOutcome {
+  Verdict verdict = Verdict::kRedirect;
+  int status = 302;      // for kRedirect
+  std::string location;  // for kRedirect: validated
+};
+
+// Limits on the fields a person types.
+constexpr size_t kMaxTitleBytes = 300;
+constexpr size_t kMaxNoteBytes = 2000;
+constexpr size_t kMaxTags = 20;
+constexpr size_t kMaxTagBytes = 50;
+constexpr int64_t kMaxVisitLimit = 1'000'000'000'000;
+
+// Thread-safe.
+class LinkService {
+ public:
+  using Clock = std::function<UnixTime()>;
+
+  LinkService(Store* store, VisitLedger* ledger, RandomSource* random,
+              Clock clock, ServiceOptions options);
+
+  // Replaces the options (a config reload). Thread-safe.
+  void SetOptions(ServiceOptions options);
+  ServiceOptions options() const;
+
+  // Validates and stores a new link created by `actor`. InvalidArgument
+  // naming the field and rule; AlreadyExists for a taken custom slug.
+  Result<Link> Create(const LinkInput& input, const std::string& actor);
+
+  // The link with visits not yet flushed added in. NotFound when absent.
+  Result<Link> Get(std::string_view slug);
+
+  // Validates and applies a change. An expiry in the past is allowed here:
+  // that is how a link is expired early.
+  Result<Link> Update(std::string_view slug, const LinkPatch& patch);
+
+  Status Delete(std::string_view slug);
+
+  Result<LinkPage> List(ListQuery query);
+
+  // Resolves a visit. NotFound for an unknown slug; InvalidArgument when the
+  // extra path is refused. Counts the visit when `count` and the verdict is
+  // kRedirect: links with a visit limit are counted in the store at once so
+  // the limit holds exactly; others through the ledger.
+  Result<RedirectOutcome> Resolve(std::string_view slug,
+                                  std::string_view extra_path,
+                                  std::string_view query, bool count);
+
+  // What the store says of itself: link count, backend, schema version.
+  Result<StoreInfo> Info() { return store_->Info(); }
+
+  // The short URL of a slug under the configured public URL.
+  std::string ShortUrl(const std::string& slug) const;
+
+  // The verdict for a link right now (for display: "active", "expired"...).
+  Verdict StateOf(const Link& link) const;
+
+  UnixTime Now() const { return clock_(); }
+
+ private:
+  Status ValidateFields(const std::optional<std::string>& title,
+                        const std::optional<std::string>& note,
+                        std::vector<std::string>* tags,
+                        const std::optional<int>& status,
+                        const std::optional<int64_t>& max_visits) const;
+  void AddPending(Link* link) const;
+
+  Store* store_;
+  VisitLedger* ledger_;
+  RandomSource* random_;
+  Clock clock_;
+
+  std::shared_ptr<const ServiceOptions> Options() const;
+
+  mutable std::mutex mu_;  // guards options_ and length_policy_
+  // Swapped whole on reload, so the redirect path copies a pointer, not the
+  // settings.
+  std::shared_ptr<const ServiceOptions> options_;
+  SlugLengthPolicy length_policy_;
+};
+
+}  // namespace shorty
