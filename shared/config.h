@@ -21,9 +21,9 @@ using Environment = std::map<std::string, std::string>;
 struct DaemonConfig {
   // [server]
   std::string listen = "127.0.0.1:8080";  // HOST:PORT of the HTTP listener
-  std::string socket;       // control socket path; "" = DefaultSocketPath()
-  std::string public_url;   // base of short URLs; "" = "http://" + listen
-  int threads = 64;         // HTTP worker threads
+  std::string socket;      // control socket path; "" = DefaultSocketPath()
+  std::string public_url;  // base of short URLs; "" = "http://" + listen
+  int threads = 64;        // HTTP worker threads
   // [storage]
   std::string path;                    // database file; "" = default path
   std::string synchronous = "normal";  // "normal" or "full"
@@ -36,39 +36,67 @@ struct DaemonConfig {
   int64_t flush_interval_ms = 1000;  // 10..60000; TOML/env: "1s", "250ms"
 };
 
+// One daemon setting, as --help, flag wiring and documentation need it.
+struct DaemonSettingInfo {
+  std::string key;          // "server.listen"
+  std::string env;          // "SHORTY_SERVER_LISTEN"
+  std::string description;  // one line
+};
+
+// Every daemon setting, in file order ([server], [storage], [links],
+// [visits]). Thread-safe.
+std::vector<DaemonSettingInfo> DaemonSettings();
+
 // Applies the TOML document `text` on top of *config. `source` (the file
 // name) starts every error message: "FILE:LINE: KEY: what is wrong". Unknown
-// sections or keys, wrong types and out-of-range values are errors; on error
-// *config is unchanged.
+// sections or keys (with a "did you mean" for near misses), wrong types,
+// out-of-range values and TOML syntax errors are InvalidArgument; on error
+// *config is unchanged. The first problem in file order is reported.
+// public_url is stored without its trailing slash. Thread-safe (no state).
 Status ParseDaemonConfig(std::string_view text, std::string_view source,
                          DaemonConfig* config);
 
-// Sets one setting from text, as given by an environment variable or a flag;
-// `origin` names it in errors ("SHORTY_SERVER_LISTEN", "--listen").
+// Sets one setting ("server.listen") from text, as given by an environment
+// variable or a flag; `origin` names it in errors ("SHORTY_SERVER_LISTEN:
+// server.listen: ...", "--listen: server.listen: ..."). Integers are decimal,
+// booleans true/false/1/0/yes/no/on/off, links.schemes is comma-separated
+// ("http,https"), visits.flush_interval needs a unit ("1s", "250ms").
+// Unknown key or bad value: InvalidArgument and *config unchanged.
 Status SetDaemonSetting(std::string_view key, std::string_view value,
                         std::string_view origin, DaemonConfig* config);
 
-// Applies every SHORTY_SECTION_KEY variable that names a daemon setting.
-// Other SHORTY_* variables (the CLI's) are left alone.
+// Applies every SHORTY_SECTION_KEY variable that names a daemon setting, as
+// SetDaemonSetting does. Other SHORTY_* variables (the CLI's SHORTY_SERVER,
+// SHORTY_TOKEN, ...) are left alone. On error *config is unchanged.
 Status ApplyDaemonEnvironment(const Environment& env, DaemonConfig* config);
 
-// Checks what single settings cannot: listen and public_url parse, and so on.
+// Checks a config built by any means: every value's own rule ("KEY: what is
+// wrong"), and what single settings cannot: server.public_url must be set
+// when server.listen is a wildcard address (0.0.0.0, ::), as the default
+// http://LISTEN would hand out unreachable short URLs.
 Status ValidateDaemonConfig(const DaemonConfig& config);
 
 struct HostPort {
   std::string host;
   int port = 0;  // 0 = any free port
 };
-// "127.0.0.1:8080", "[::1]:8080", "localhost:0".
+// "127.0.0.1:8080", "[::1]:8080", "localhost:0": a host name or IPv4
+// address, or an IPv6 address in brackets, and a port 0..65535. Host is
+// returned without brackets. InvalidArgument for a missing port, a bare
+// IPv6 address, or anything else. Thread-safe.
 Result<HostPort> ParseHostPort(std::string_view text);
 
 // Where the control socket lives unless configured: $XDG_RUNTIME_DIR/shorty/
-// for a user with a runtime directory, /run/shorty/ for root, else
+// for a user with a runtime directory, /run/shorty/ for root (even when
+// XDG_RUNTIME_DIR is set, so systemd's daemon and a root shell agree), else
 // /tmp/shorty-UID/. Always ends in "shortyd.sock".
 std::string DefaultSocketPath(const Environment& env, unsigned uid);
 
 // Where the database lives unless configured: /var/lib/shorty/shorty.db for
-// root, else $XDG_DATA_HOME (or ~/.local/share)/shorty/shorty.db.
+// root, else $XDG_DATA_HOME (or ~/.local/share)/shorty/shorty.db. Relative
+// XDG_* values are ignored, as the XDG spec asks. "" when neither
+// XDG_DATA_HOME nor HOME is set: the caller must then ask for storage.path
+// rather than guess (a database in /tmp would be lost at reboot).
 std::string DefaultDatabasePath(const Environment& env, unsigned uid);
 
 // The CLI's settings, from $XDG_CONFIG_HOME/shorty/config.toml:
@@ -79,11 +107,14 @@ struct ClientConfig {
   std::string socket;  // "" = DefaultSocketPath()
 };
 
-// As ParseDaemonConfig, for the CLI's file.
+// As ParseDaemonConfig, for the CLI's file: top-level keys only. server must
+// be http(s)://HOST[:PORT][/PATH] (stored without trailing slash); token may
+// not contain white space.
 Status ParseClientConfig(std::string_view text, std::string_view source,
                          ClientConfig* config);
 
-// $XDG_CONFIG_HOME/shorty/config.toml, or ~/.config/shorty/config.toml.
+// $XDG_CONFIG_HOME/shorty/config.toml, or ~/.config/shorty/config.toml;
+// "" when neither variable is set.
 std::string DefaultClientConfigPath(const Environment& env);
 
 }  // namespace shorty

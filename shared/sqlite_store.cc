@@ -1,0 +1,1124 @@
+#include "shared/sqlite_store.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <optional>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+#include "shared/slug.h"
+
+namespace shorty {
+
+namespace {
+
+// PRAGMA application_id ("shor"): marks the file as shorty's, so Open never
+// migrates another program's SQLite database into ours.
+constexpr int32_t kApplicationId = 0x73686f72;
+constexpr int kBusyTimeoutMs = 5000;
+constexpr int kMaxReaders = 64;
+// ListQuery.limit outside 1..kMaxListLimit is clamped silently: the service
+// validates what users send; the store only protects itself.
+constexpr int kMaxListLimit = 1000;
+
+// Schema steps, applied in order in their own transactions: step i brings
+// PRAGMA user_version from i to i+1. Never edit a step that has shipped;
+// append one (tokens and history come as later steps).
+struct Migration {
+  const char* what;
+  const char* sql;
+};
+
+// AUTOINCREMENT: a link id is never reused, so history or tokens that refer
+// to a deleted link can never attach to a new one.
+constexpr Migration kMigrations[] = {
+    {"links and tags", R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE links (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  slug TEXT NOT NULL,
+  slug_key TEXT NOT NULL UNIQUE,
+  target TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  status INTEGER NOT NULL DEFAULT 302,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL DEFAULT '',
+  expires_at INTEGER,
+  max_visits INTEGER,
+  visits INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX links_by_created ON links (created_at, id);
+
+CREATE TABLE link_tags (
+  link_id INTEGER NOT NULL REFERENCES links (id) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (link_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX link_tags_by_tag ON link_tags (tag, link_id);
+
+PRAGMA application_id = 1936224114;
+)sql"},
+};
+constexpr int kSchemaVersion =
+    static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
+
+// The columns ReadLink expects, in order. Tags come packed into one column
+// as "<bytes>:<tag>" repeated, so that a link is one row of one statement
+// (one implicit read transaction, no second query per link).
+#define SHORTY_LINK_COLUMNS                                                 \
+  "slug, target, title, note, status, created_at, updated_at, created_by, " \
+  "expires_at, max_visits, visits, disabled, "                              \
+  "(SELECT group_concat(length(CAST(tag AS BLOB)) || ':' || tag, '') "      \
+  "FROM link_tags WHERE link_id = links.id), id "
+
+constexpr char kGetLinkSql[] =
+    "SELECT " SHORTY_LINK_COLUMNS "FROM links WHERE slug_key = ?1";
+
+// Keyset pagination over the (created_at, id) index, newest first. A NULL
+// pattern or tag means "no filter"; ?3 true shows inactive links too.
+constexpr char kListLinksSql[] = "SELECT " SHORTY_LINK_COLUMNS R"sql(
+FROM links
+WHERE (created_at, id) < (?5, ?6)
+  AND (?1 IS NULL OR slug LIKE ?1 ESCAPE '\' OR target LIKE ?1 ESCAPE '\'
+       OR title LIKE ?1 ESCAPE '\' OR note LIKE ?1 ESCAPE '\')
+  AND (?2 IS NULL OR EXISTS (SELECT 1 FROM link_tags
+                             WHERE link_id = links.id AND tag = ?2))
+  AND (?3 OR (disabled = 0
+              AND (expires_at IS NULL OR expires_at > ?4)
+              AND (max_visits IS NULL OR visits < max_visits)))
+ORDER BY created_at DESC, id DESC
+LIMIT ?7)sql";
+
+#undef SHORTY_LINK_COLUMNS
+
+constexpr char kInsertLinkSql[] = R"sql(
+INSERT INTO links (slug, slug_key, target, title, note, status, created_at,
+                   updated_at, created_by, expires_at, max_visits, visits,
+                   disabled)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql";
+
+constexpr char kLinkIdSql[] = "SELECT id FROM links WHERE slug_key = ?1";
+
+// Each odd parameter says whether the following one replaces the column.
+constexpr char kUpdateLinkSql[] = R"sql(
+UPDATE links SET
+  target = CASE WHEN ?1 THEN ?2 ELSE target END,
+  title = CASE WHEN ?3 THEN ?4 ELSE title END,
+  note = CASE WHEN ?5 THEN ?6 ELSE note END,
+  status = CASE WHEN ?7 THEN ?8 ELSE status END,
+  expires_at = CASE WHEN ?9 THEN ?10 ELSE expires_at END,
+  max_visits = CASE WHEN ?11 THEN ?12 ELSE max_visits END,
+  disabled = CASE WHEN ?13 THEN ?14 ELSE disabled END,
+  updated_at = ?15
+WHERE id = ?16)sql";
+
+constexpr char kDeleteTagsSql[] = "DELETE FROM link_tags WHERE link_id = ?1";
+constexpr char kInsertTagSql[] =
+    "INSERT INTO link_tags (link_id, tag) VALUES (?1, ?2)";
+constexpr char kDeleteLinkSql[] = "DELETE FROM links WHERE slug_key = ?1";
+constexpr char kAddVisitsSql[] =
+    "UPDATE links SET visits = visits + ?1 WHERE slug_key = ?2";
+constexpr char kConsumeVisitSql[] = R"sql(
+UPDATE links SET visits = visits + 1
+WHERE slug_key = ?1 AND (max_visits IS NULL OR visits < max_visits))sql";
+constexpr char kLinkExistsSql[] = "SELECT 1 FROM links WHERE slug_key = ?1";
+constexpr char kCountLinksSql[] = "SELECT count(*) FROM links";
+
+std::string ErrnoText(int err) {
+  return std::error_code(err, std::generic_category()).message();
+}
+
+std::string Quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
+
+std::string ParentDirectory(const std::string& path) {
+  size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+// A prepared statement borrowed from a connection's cache; reset and
+// unbound when it goes out of scope. A failure to prepare or bind is kept
+// and returned by Step, so call sites check one result code.
+class Statement {
+ public:
+  Statement(sqlite3_stmt* stmt, int rc) : stmt_(stmt), rc_(rc) {}
+  Statement(Statement&& other) noexcept
+      : stmt_(std::exchange(other.stmt_, nullptr)), rc_(other.rc_) {}
+  Statement& operator=(Statement&&) = delete;
+  ~Statement() {
+    if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
+
+  void Bind(int i, std::string_view text) {
+    // A null data pointer would bind SQL NULL instead of ''.
+    const char* data = text.data() != nullptr ? text.data() : "";
+    if (rc_ == SQLITE_OK) {
+      rc_ = sqlite3_bind_text64(stmt_, i, data, text.size(), SQLITE_TRANSIENT,
+                                SQLITE_UTF8);
+    }
+  }
+  void Bind(int i, int64_t value) {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, i, value);
+  }
+  void Bind(int i, const std::optional<int64_t>& value) {
+    if (value) {
+      Bind(i, *value);
+    } else if (rc_ == SQLITE_OK) {
+      rc_ = sqlite3_bind_null(stmt_, i);
+    }
+  }
+
+  // SQLITE_ROW, SQLITE_DONE or an (extended) error code.
+  int Step() { return rc_ != SQLITE_OK ? rc_ : sqlite3_step(stmt_); }
+
+  int64_t Int(int column) const { return sqlite3_column_int64(stmt_, column); }
+  std::optional<int64_t> OptionalInt(int column) const {
+    if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
+    return Int(column);
+  }
+  std::string Text(int column) const {
+    const unsigned char* text = sqlite3_column_text(stmt_, column);
+    if (text == nullptr) return std::string();
+    return std::string(
+        reinterpret_cast<const char*>(text),
+        static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+  int rc_;
+};
+
+}  // namespace
+
+// One sqlite3 handle and its prepared statements. Used by one thread at a
+// time (the writer under writer_mu_, a reader while leased), so the handle
+// is opened with SQLITE_OPEN_NOMUTEX.
+class SqliteConnection {
+ public:
+  explicit SqliteConnection(sqlite3* db) : db_(db) {}
+  ~SqliteConnection() {
+    for (auto& entry : statements_) sqlite3_finalize(entry.second);
+    sqlite3_close(db_);
+  }
+  SqliteConnection(const SqliteConnection&) = delete;
+  SqliteConnection& operator=(const SqliteConnection&) = delete;
+
+  sqlite3* db() const { return db_; }
+
+  // The cached statement for `sql`, prepared on first use.
+  Statement Prepare(const char* sql) {
+    auto it = statements_.find(sql);
+    if (it != statements_.end()) return Statement(it->second, SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                                nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_finalize(stmt);
+      return Statement(nullptr, rc);
+    }
+    statements_.emplace(sql, stmt);
+    return Statement(stmt, SQLITE_OK);
+  }
+
+  // Runs a statement without parameters that returns no rows we need.
+  int Run(const char* sql) {
+    Statement stmt = Prepare(sql);
+    int rc;
+    while ((rc = stmt.Step()) == SQLITE_ROW) {
+    }
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  }
+
+ private:
+  sqlite3* db_;
+  std::unordered_map<std::string, sqlite3_stmt*> statements_;
+};
+
+// A bounded set of read-only connections. Acquire waits for a free one, so
+// lookups share a fixed amount of page cache however many threads ask.
+class SqliteReaderPool {
+ public:
+  void Add(std::unique_ptr<SqliteConnection> connection) {
+    idle_.push_back(connection.get());
+    all_.push_back(std::move(connection));
+  }
+  SqliteConnection* Acquire() {
+    std::unique_lock<std::mutex> lock(mu_);
+    released_.wait(lock, [this] { return !idle_.empty(); });
+    SqliteConnection* connection = idle_.back();
+    idle_.pop_back();
+    return connection;
+  }
+  void Release(SqliteConnection* connection) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      idle_.push_back(connection);
+    }
+    released_.notify_one();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable released_;
+  std::vector<SqliteConnection*> idle_;  // guarded by mu_
+  std::vector<std::unique_ptr<SqliteConnection>> all_;
+};
+
+namespace {
+
+class ReaderLease {
+ public:
+  explicit ReaderLease(SqliteReaderPool& pool)
+      : pool_(pool), connection_(pool.Acquire()) {}
+  ~ReaderLease() { pool_.Release(connection_); }
+  ReaderLease(const ReaderLease&) = delete;
+  ReaderLease& operator=(const ReaderLease&) = delete;
+  SqliteConnection& operator*() const { return *connection_; }
+
+ private:
+  SqliteReaderPool& pool_;
+  SqliteConnection* connection_;
+};
+
+// Begin() starts a BEGIN IMMEDIATE transaction; destruction rolls it back
+// unless committed, so every early return leaves nothing half-written.
+class WriteTransaction {
+ public:
+  explicit WriteTransaction(SqliteConnection& connection)
+      : connection_(connection) {}
+  ~WriteTransaction() {
+    if (sqlite3_get_autocommit(connection_.db()) == 0) {
+      connection_.Run("ROLLBACK");
+    }
+  }
+  WriteTransaction(const WriteTransaction&) = delete;
+  WriteTransaction& operator=(const WriteTransaction&) = delete;
+
+  int Begin() { return connection_.Run("BEGIN IMMEDIATE"); }
+  int Commit() { return connection_.Run("COMMIT"); }
+
+ private:
+  SqliteConnection& connection_;
+};
+
+// Maps an SQLite result code to a Status that says what to do.
+Status SqliteError(int rc, SqliteConnection& connection,
+                   const std::string& path, std::string_view action) {
+  std::string detail = sqlite3_errmsg(connection.db());
+  std::string where = " while " + std::string(action);
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Status::Unavailable("database " + Quoted(path) + " is busy" +
+                                 where + " (" + detail + "); try again");
+    case SQLITE_FULL:
+      return Status::IOError("disk full" + where + " in " + Quoted(path) +
+                             "; nothing was written: free space on its disk "
+                             "and try again");
+    case SQLITE_CORRUPT:
+    case SQLITE_NOTADB:
+      return Status::Corruption(
+          "database " + Quoted(path) + " is damaged (" + detail + ")" + where +
+          "; stop shortyd, keep the file for inspection and restore the "
+          "database from a backup");
+    case SQLITE_READONLY:
+      return Status::IOError("database " + Quoted(path) + " is read-only (" +
+                             detail + ")" + where +
+                             "; shortyd needs write access to the file and "
+                             "its directory");
+    case SQLITE_CANTOPEN:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+      return Status::IOError("cannot open database " + Quoted(path) + " (" +
+                             detail + ")" + where +
+                             "; check that shortyd may read and write the "
+                             "file and its directory");
+    case SQLITE_IOERR:
+      return Status::IOError("I/O error on database " + Quoted(path) + " (" +
+                             detail + ")" + where +
+                             "; check the disk and the system log");
+    case SQLITE_NOMEM:
+      return Status::Unavailable("out of memory" + where + "; try again");
+    case SQLITE_TOOBIG:
+      return Status::TooLarge("a value is too large to store" + where);
+    default:
+      return Status::Internal("SQLite error " + std::to_string(rc) + where +
+                              " on " + Quoted(path) + ": " + detail);
+  }
+}
+
+Result<std::unique_ptr<SqliteConnection>> OpenConnection(
+    const std::string& path, int flags) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE,
+                           nullptr);
+  auto connection = std::make_unique<SqliteConnection>(db);
+  if (db == nullptr) {
+    return Status::Unavailable("out of memory opening database " +
+                               Quoted(path) + "; try again");
+  }
+  if (rc != SQLITE_OK) {
+    return SqliteError(rc, *connection, path, "opening it");
+  }
+  sqlite3_busy_timeout(db, kBusyTimeoutMs);
+  // Memory-mapped reads: fewer copies on the redirect path. The mapping is
+  // shared by all connections through the OS page cache.
+  if ((rc = connection->Run("PRAGMA mmap_size = 268435456")) != SQLITE_OK) {
+    return SqliteError(rc, *connection, path, "setting mmap_size");
+  }
+  return connection;
+}
+
+Status CheckDirectory(const std::string& path) {
+  std::string dir = ParentDirectory(path);
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT) {
+      return Status::IOError("database directory " + Quoted(dir) +
+                             " does not exist; create it (shortyd does so at "
+                             "start) or fix storage.path");
+    }
+    return Status::IOError("cannot reach database directory " + Quoted(dir) +
+                           ": " + ErrnoText(err) + "; check its permissions");
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return Status::IOError(Quoted(dir) +
+                           ", the database's directory, is not a directory; "
+                           "fix storage.path");
+  }
+  return Status::Ok();
+}
+
+// Takes PATH.lock, held until the returned descriptor is closed. flock locks
+// belong to the open file description, so a second Open in the same process
+// is refused too; the kernel drops the lock when the process dies.
+Result<int> TakeLock(const std::string& path) {
+  std::string lock_path = path + ".lock";
+  int fd =
+      open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+  if (fd < 0) {
+    int err = errno;
+    return Status::IOError(
+        "cannot open lock file " + Quoted(lock_path) + ": " + ErrnoText(err) +
+        "; shortyd needs write access to the database directory " +
+        Quoted(ParentDirectory(path)));
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::Unavailable(
+          "database " + Quoted(path) +
+          " is in use by another shortyd (already running); stop it first, "
+          "or point storage.path at another database");
+    }
+    return Status::IOError("cannot lock " + Quoted(lock_path) + ": " +
+                           ErrnoText(err));
+  }
+  return fd;
+}
+
+std::string NotModified(const std::string& path) {
+  return " The file " + Quoted(path) + " was NOT modified.";
+}
+
+// Looks at an existing file before SQLite may write to it. Sets *fresh when
+// there is no database yet (no file, or an empty one).
+Status CheckHeader(const std::string& path, bool* fresh) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    int err = errno;
+    if (err == ENOENT) {
+      *fresh = true;
+      return Status::Ok();
+    }
+    return Status::IOError("cannot reach database " + Quoted(path) + ": " +
+                           ErrnoText(err) + "; check its permissions");
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return Status::IOError("database " + Quoted(path) +
+                           " is not a regular file; fix storage.path");
+  }
+  *fresh = st.st_size == 0;
+  if (*fresh) return Status::Ok();
+
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int err = errno;
+    return Status::IOError("cannot read database " + Quoted(path) + ": " +
+                           ErrnoText(err) +
+                           "; shortyd needs read and write access to it");
+  }
+  static constexpr char kMagic[] = "SQLite format 3";  // and its NUL
+  char header[sizeof(kMagic)] = {};
+  ssize_t n = pread(fd, header, sizeof(header), 0);
+  int err = errno;
+  close(fd);
+  if (n < 0) {
+    return Status::IOError("cannot read database " + Quoted(path) + ": " +
+                           ErrnoText(err) + "; check the disk");
+  }
+  if (static_cast<size_t>(n) != sizeof(header) ||
+      std::memcmp(header, kMagic, sizeof(kMagic)) != 0) {
+    return Status::Corruption(
+        Quoted(path) + " is not a shorty database (not an SQLite file)." +
+        NotModified(path) +
+        " If it is shorty's database, restore it from a backup; otherwise "
+        "point storage.path at another file.");
+  }
+  return Status::Ok();
+}
+
+// Runs PRAGMA quick_check (page structure, not index contents: a full
+// integrity_check reads every index and is too slow for every start).
+Status CheckIntegrity(SqliteConnection& connection, const std::string& path) {
+  Statement check = connection.Prepare("PRAGMA quick_check(5)");
+  std::string problems;
+  int rc;
+  while ((rc = check.Step()) == SQLITE_ROW) {
+    std::string line = check.Text(0);
+    if (line == "ok") continue;
+    // One line for a log: drop the "*** in database main ***" heading.
+    constexpr std::string_view kHeading = "*** in database main ***\n";
+    if (line.compare(0, kHeading.size(), kHeading) == 0) {
+      line.erase(0, kHeading.size());
+    }
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    if (!problems.empty()) problems += "; ";
+    problems += line;
+  }
+  if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
+    problems = sqlite3_errmsg(connection.db());
+  } else if (rc != SQLITE_DONE) {
+    return SqliteError(rc, connection, path, "checking it");
+  }
+  if (problems.empty()) return Status::Ok();
+  return Status::Corruption(
+      "database " + Quoted(path) + " is damaged (quick_check: " + problems +
+      ")." + NotModified(path) +
+      " Stop here: restore the database from a backup, and keep the damaged "
+      "file for inspection.");
+}
+
+// Reads a single-integer PRAGMA or query.
+int QueryInt(SqliteConnection& connection, const char* sql, int64_t* value) {
+  Statement stmt = connection.Prepare(sql);
+  int rc = stmt.Step();
+  if (rc == SQLITE_ROW) {
+    *value = stmt.Int(0);
+    return SQLITE_OK;
+  }
+  return rc == SQLITE_DONE ? SQLITE_ERROR : rc;
+}
+
+std::vector<std::string> SortedUnique(std::vector<std::string> tags) {
+  std::sort(tags.begin(), tags.end());
+  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
+  return tags;
+}
+
+// Unpacks the "<bytes>:<tag>..." column; false when it is malformed.
+bool UnpackTags(std::string_view packed, std::vector<std::string>* tags) {
+  while (!packed.empty()) {
+    size_t colon = packed.find(':');
+    if (colon == std::string_view::npos) return false;
+    size_t length = 0;
+    auto [end, ec] =
+        std::from_chars(packed.data(), packed.data() + colon, length);
+    if (ec != std::errc() || end != packed.data() + colon ||
+        length > packed.size() - colon - 1) {
+      return false;
+    }
+    tags->emplace_back(packed.substr(colon + 1, length));
+    packed.remove_prefix(colon + 1 + length);
+  }
+  *tags = SortedUnique(std::move(*tags));
+  return true;
+}
+
+// Reads a row of kGetLinkSql or kListLinksSql.
+bool ReadLink(const Statement& row, Link* link) {
+  link->slug = row.Text(0);
+  link->target = row.Text(1);
+  link->title = row.Text(2);
+  link->note = row.Text(3);
+  link->status = static_cast<int>(row.Int(4));
+  link->created_at = row.Int(5);
+  link->updated_at = row.Int(6);
+  link->created_by = row.Text(7);
+  link->expires_at = row.OptionalInt(8);
+  link->max_visits = row.OptionalInt(9);
+  link->visits = row.Int(10);
+  link->disabled = row.Int(11) != 0;
+  link->tags.clear();
+  return UnpackTags(row.Text(12), &link->tags);
+}
+
+Status NotFound(std::string_view slug) {
+  return Status::NotFound("link " + Quoted(slug) + " not found");
+}
+
+Status TagsDamaged(const std::string& path, std::string_view slug) {
+  return Status::Corruption("the tags of link " + Quoted(slug) + " in " +
+                            Quoted(path) +
+                            " cannot be read; restore the database from a "
+                            "backup");
+}
+
+// The link stored under `key`; `slug` names it in messages.
+Result<Link> LoadLink(SqliteConnection& connection, const std::string& path,
+                      std::string_view slug, const std::string& key) {
+  Statement get = connection.Prepare(kGetLinkSql);
+  get.Bind(1, key);
+  int rc = get.Step();
+  if (rc == SQLITE_DONE) return NotFound(slug);
+  if (rc != SQLITE_ROW) {
+    return SqliteError(rc, connection, path, "reading a link");
+  }
+  Link link;
+  if (!ReadLink(get, &link)) return TagsDamaged(path, slug);
+  return link;
+}
+
+Status InsertTags(SqliteConnection& connection, const std::string& path,
+                  int64_t link_id, const std::vector<std::string>& tags) {
+  for (const std::string& tag : tags) {
+    Statement insert = connection.Prepare(kInsertTagSql);
+    insert.Bind(1, link_id);
+    insert.Bind(2, tag);
+    int rc = insert.Step();
+    if (rc != SQLITE_DONE) {
+      return SqliteError(rc, connection, path, "storing tags");
+    }
+  }
+  return Status::Ok();
+}
+
+// Cursors are "c<created_at>.<id>" of the last link of a page, in canonical
+// decimal; anything else is refused rather than guessed at.
+std::string MakeCursor(int64_t created_at, int64_t id) {
+  return "c" + std::to_string(created_at) + "." + std::to_string(id);
+}
+
+bool ParseCanonicalInt(std::string_view text, int64_t* value) {
+  if (text.empty()) return false;
+  auto [end, ec] =
+      std::from_chars(text.data(), text.data() + text.size(), *value);
+  return ec == std::errc() && end == text.data() + text.size() &&
+         std::to_string(*value) == text;
+}
+
+bool ParseCursor(std::string_view cursor, int64_t* created_at, int64_t* id) {
+  if (cursor.size() > 48 || cursor.empty() || cursor[0] != 'c') return false;
+  cursor.remove_prefix(1);
+  size_t dot = cursor.find('.');
+  if (dot == std::string_view::npos) return false;
+  return ParseCanonicalInt(cursor.substr(0, dot), created_at) &&
+         ParseCanonicalInt(cursor.substr(dot + 1), id) && *id > 0;
+}
+
+// The LIKE pattern for a substring search, with the pattern characters of
+// the search itself escaped.
+std::string ContainsPattern(std::string_view search) {
+  std::string pattern = "%";
+  for (char c : search) {
+    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
+    pattern += c;
+  }
+  pattern += '%';
+  return pattern;
+}
+
+}  // namespace
+
+SqliteStore::SqliteStore(std::string path, bool case_sensitive, int lock_fd)
+    : path_(std::move(path)),
+      case_sensitive_(case_sensitive),
+      lock_fd_(lock_fd) {}
+
+SqliteStore::~SqliteStore() {
+  // Readers first: the writer, closing last, checkpoints and removes the WAL.
+  readers_.reset();
+  writer_.reset();
+  if (lock_fd_ >= 0) close(lock_fd_);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(
+    const SqliteOptions& options) {
+  if (options.path.empty()) {
+    return Status::InvalidArgument("storage.path: must not be empty");
+  }
+  if (Status s = CheckDirectory(options.path); !s.ok()) return s;
+  Result<int> lock_fd = TakeLock(options.path);
+  if (!lock_fd.ok()) return lock_fd.status();
+  std::unique_ptr<SqliteStore> store(
+      new SqliteStore(options.path, options.case_sensitive, *lock_fd));
+  if (Status s = store->OpenDatabase(options); !s.ok()) return s;
+  return store;
+}
+
+Status SqliteStore::OpenDatabase(const SqliteOptions& options) {
+  bool fresh = false;
+  if (Status s = CheckHeader(path_, &fresh); !s.ok()) return s;
+
+  Result<std::unique_ptr<SqliteConnection>> writer =
+      OpenConnection(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  if (!writer.ok()) return writer.status();
+  writer_ = std::move(*writer);
+  SqliteConnection& c = *writer_;
+  if (sqlite3_db_readonly(c.db(), "main") == 1) {
+    return Status::IOError("database " + Quoted(path_) +
+                           " is read-only; shortyd needs write access to it: "
+                           "fix the file's owner or mode");
+  }
+
+  // Everything up to the first write only reads, so a file that is not ours
+  // or is damaged stays byte for byte as it was.
+  if (!fresh) {
+    if (Status s = CheckIntegrity(c, path_); !s.ok()) return s;
+  }
+  int64_t application_id = 0;
+  int64_t version = 0;
+  int64_t objects = 0;
+  int rc;
+  if ((rc = QueryInt(c, "PRAGMA application_id", &application_id)) !=
+          SQLITE_OK ||
+      (rc = QueryInt(c, "PRAGMA user_version", &version)) != SQLITE_OK ||
+      (rc = QueryInt(c, "SELECT count(*) FROM sqlite_schema", &objects)) !=
+          SQLITE_OK) {
+    return SqliteError(rc, c, path_, "reading its schema version");
+  }
+  bool empty = application_id == 0 && version == 0 && objects == 0;
+  if (!empty && application_id != kApplicationId) {
+    return Status::Corruption(
+        Quoted(path_) +
+        " is an SQLite database of another program, not shorty's." +
+        NotModified(path_) +
+        " Point storage.path at shorty's database or at a new file.");
+  }
+  if (version > kSchemaVersion) {
+    return Status::Unavailable("database schema version " +
+                               std::to_string(version) +
+                               " is newer than this shortyd understands (" +
+                               std::to_string(kSchemaVersion) +
+                               "); upgrade shorty." + NotModified(path_));
+  }
+
+  // WAL: readers never wait for the writer. journal_mode is persistent;
+  // the rest is per connection.
+  {
+    Statement wal = c.Prepare("PRAGMA journal_mode = WAL");
+    rc = wal.Step();
+    if (rc != SQLITE_ROW) {
+      return SqliteError(rc, c, path_, "switching it to WAL mode");
+    }
+    if (wal.Text(0) != "wal") {
+      return Status::IOError("database " + Quoted(path_) +
+                             " cannot use WAL mode (it stays in '" +
+                             wal.Text(0) + "'); put it on a local file system");
+    }
+  }
+  if ((rc = c.Run(options.full_sync ? "PRAGMA synchronous = FULL"
+                                    : "PRAGMA synchronous = NORMAL")) !=
+          SQLITE_OK ||
+      (rc = c.Run("PRAGMA foreign_keys = ON")) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, "configuring it");
+  }
+  if (Status s = Migrate(); !s.ok()) return s;
+  if (Status s = ApplyCaseRule(); !s.ok()) return s;
+
+  readers_ = std::make_unique<SqliteReaderPool>();
+  int readers = std::clamp(options.readers, 1, kMaxReaders);
+  for (int i = 0; i < readers; ++i) {
+    Result<std::unique_ptr<SqliteConnection>> reader =
+        OpenConnection(path_, SQLITE_OPEN_READONLY);
+    if (!reader.ok()) return reader.status();
+    readers_->Add(std::move(*reader));
+  }
+  return Status::Ok();
+}
+
+Status SqliteStore::Migrate() {
+  SqliteConnection& c = *writer_;
+  for (;;) {
+    WriteTransaction txn(c);
+    int rc = txn.Begin();
+    int64_t version = 0;
+    if (rc == SQLITE_OK) rc = QueryInt(c, "PRAGMA user_version", &version);
+    if (rc != SQLITE_OK) {
+      return SqliteError(rc, c, path_, "reading its schema version");
+    }
+    if (version >= kSchemaVersion) {
+      schema_version_ = static_cast<int>(version);
+      return Status::Ok();
+    }
+    const Migration& step = kMigrations[version];
+    std::string action = "migrating its schema to version " +
+                         std::to_string(version + 1) + " (" + step.what + ")";
+    // Migrations are fixed SQL without values; user_version cannot be bound.
+    std::string set_version =
+        "PRAGMA user_version = " + std::to_string(version + 1);
+    if ((rc = sqlite3_exec(c.db(), step.sql, nullptr, nullptr, nullptr)) !=
+            SQLITE_OK ||
+        (rc = sqlite3_exec(c.db(), set_version.c_str(), nullptr, nullptr,
+                           nullptr)) != SQLITE_OK ||
+        (rc = txn.Commit()) != SQLITE_OK) {
+      return SqliteError(rc, c, path_, action);
+    }
+  }
+}
+
+// Keys are folded at write time, so a database created under one case rule
+// must be re-keyed before it is used under the other.
+Status SqliteStore::ApplyCaseRule() {
+  constexpr char kAction[] = "applying the slug case rule";
+  const std::string rule = case_sensitive_ ? "sensitive" : "insensitive";
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+
+  std::optional<std::string> stored_rule;
+  {
+    Statement get = c.Prepare("SELECT value FROM meta WHERE key = 'slug_case'");
+    rc = get.Step();
+    if (rc == SQLITE_ROW) {
+      stored_rule = get.Text(0);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteError(rc, c, path_, kAction);
+    }
+  }
+  if (stored_rule == rule) return Status::Ok();
+
+  if (stored_rule) {
+    struct Rekey {
+      int64_t id;
+      std::string slug;
+      std::string key;
+    };
+    std::vector<Rekey> changes;
+    {
+      Statement all = c.Prepare("SELECT id, slug, slug_key FROM links");
+      while ((rc = all.Step()) == SQLITE_ROW) {
+        std::string slug = all.Text(1);
+        std::string key = SlugKey(slug, case_sensitive_);
+        if (key != all.Text(2)) {
+          changes.push_back({all.Int(0), std::move(slug), std::move(key)});
+        }
+      }
+      if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    }
+    // Re-keying one way never collides; the other way (sensitive to
+    // insensitive) collides only where two slugs differ in case alone.
+    for (const Rekey& change : changes) {
+      Statement update =
+          c.Prepare("UPDATE links SET slug_key = ?1 WHERE id = ?2");
+      update.Bind(1, change.key);
+      update.Bind(2, change.id);
+      rc = update.Step();
+      if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+        std::string other;
+        Statement get = c.Prepare("SELECT slug FROM links WHERE slug_key = ?1");
+        get.Bind(1, change.key);
+        if (get.Step() == SQLITE_ROW) other = get.Text(0);
+        return Status::InvalidArgument(
+            "storage.case_sensitive: cannot make slugs case-insensitive: " +
+            Quoted(change.slug) + " and " + Quoted(other) +
+            " would be the same link. Start once with case-sensitive slugs "
+            "and rename or delete one of them; the database was not "
+            "changed.");
+      }
+      if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    }
+  }
+  Statement set = c.Prepare(
+      "INSERT OR REPLACE INTO meta (key, value) VALUES ('slug_case', ?1)");
+  set.Bind(1, rule);
+  rc = set.Step();
+  if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return Status::Ok();
+}
+
+Result<Link> SqliteStore::CreateLink(const Link& link) {
+  constexpr char kAction[] = "creating a link";
+  if (link.slug.empty()) {
+    return Status::InvalidArgument("slug: must not be empty");
+  }
+  const std::string key = SlugKey(link.slug, case_sensitive_);
+  const std::vector<std::string> tags = SortedUnique(link.tags);
+
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  int64_t id = 0;
+  {
+    Statement insert = c.Prepare(kInsertLinkSql);
+    insert.Bind(1, link.slug);
+    insert.Bind(2, key);
+    insert.Bind(3, link.target);
+    insert.Bind(4, link.title);
+    insert.Bind(5, link.note);
+    insert.Bind(6, int64_t{link.status});
+    insert.Bind(7, link.created_at);
+    insert.Bind(8, link.updated_at);
+    insert.Bind(9, link.created_by);
+    insert.Bind(10, link.expires_at);
+    insert.Bind(11, link.max_visits);
+    insert.Bind(12, link.visits);
+    insert.Bind(13, int64_t{link.disabled});
+    rc = insert.Step();
+    // slug_key is the only UNIQUE column a new row can collide on.
+    if (rc == SQLITE_CONSTRAINT_UNIQUE) {
+      return Status::AlreadyExists("slug " + Quoted(link.slug) + " is taken");
+    }
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    id = sqlite3_last_insert_rowid(c.db());
+  }
+  if (Status s = InsertTags(c, path_, id, tags); !s.ok()) return s;
+  Result<Link> stored = LoadLink(c, path_, link.slug, key);
+  if (!stored.ok()) return stored;
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return stored;
+}
+
+Result<Link> SqliteStore::GetLink(std::string_view slug) {
+  ReaderLease reader(*readers_);
+  return LoadLink(*reader, path_, slug, SlugKey(slug, case_sensitive_));
+}
+
+Result<Link> SqliteStore::UpdateLink(std::string_view slug,
+                                     const LinkPatch& patch, UnixTime now) {
+  constexpr char kAction[] = "updating a link";
+  const std::string key = SlugKey(slug, case_sensitive_);
+
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  int64_t id = 0;
+  {
+    Statement find = c.Prepare(kLinkIdSql);
+    find.Bind(1, key);
+    rc = find.Step();
+    if (rc == SQLITE_DONE) return NotFound(slug);
+    if (rc != SQLITE_ROW) return SqliteError(rc, c, path_, kAction);
+    id = find.Int(0);
+  }
+  {
+    Statement update = c.Prepare(kUpdateLinkSql);
+    update.Bind(1, int64_t{patch.target.has_value()});
+    update.Bind(2, patch.target.value_or(""));
+    update.Bind(3, int64_t{patch.title.has_value()});
+    update.Bind(4, patch.title.value_or(""));
+    update.Bind(5, int64_t{patch.note.has_value()});
+    update.Bind(6, patch.note.value_or(""));
+    update.Bind(7, int64_t{patch.status.has_value()});
+    update.Bind(8, int64_t{patch.status.value_or(0)});
+    update.Bind(9, int64_t{patch.expires_at.has_value()});
+    update.Bind(10, patch.expires_at.value_or(std::nullopt));
+    update.Bind(11, int64_t{patch.max_visits.has_value()});
+    update.Bind(12, patch.max_visits.value_or(std::nullopt));
+    update.Bind(13, int64_t{patch.disabled.has_value()});
+    update.Bind(14, int64_t{patch.disabled.value_or(false)});
+    update.Bind(15, now);
+    update.Bind(16, id);
+    rc = update.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  }
+  if (patch.tags) {
+    {
+      Statement clear = c.Prepare(kDeleteTagsSql);
+      clear.Bind(1, id);
+      rc = clear.Step();
+      if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    }
+    Status s = InsertTags(c, path_, id, SortedUnique(*patch.tags));
+    if (!s.ok()) return s;
+  }
+  Result<Link> stored = LoadLink(c, path_, slug, key);
+  if (!stored.ok()) return stored;
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return stored;
+}
+
+Status SqliteStore::DeleteLink(std::string_view slug) {
+  constexpr char kAction[] = "deleting a link";
+  const std::string key = SlugKey(slug, case_sensitive_);
+
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  {
+    // Tags go with it: ON DELETE CASCADE, foreign_keys is on.
+    Statement remove = c.Prepare(kDeleteLinkSql);
+    remove.Bind(1, key);
+    rc = remove.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    if (sqlite3_changes(c.db()) == 0) return NotFound(slug);
+  }
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return Status::Ok();
+}
+
+Result<LinkPage> SqliteStore::ListLinks(const ListQuery& query) {
+  int64_t before_created = std::numeric_limits<int64_t>::max();
+  int64_t before_id = std::numeric_limits<int64_t>::max();
+  if (!query.cursor.empty() &&
+      !ParseCursor(query.cursor, &before_created, &before_id)) {
+    return Status::InvalidArgument(
+        "cursor: malformed; pass the next_cursor of a previous page");
+  }
+  const int limit = std::clamp(query.limit, 1, kMaxListLimit);
+
+  ReaderLease lease(*readers_);
+  SqliteConnection& c = *lease;
+  Statement list = c.Prepare(kListLinksSql);
+  if (!query.search.empty()) list.Bind(1, ContainsPattern(query.search));
+  if (!query.tag.empty()) list.Bind(2, query.tag);
+  list.Bind(3, int64_t{query.include_inactive});
+  list.Bind(4, query.now);
+  list.Bind(5, before_created);
+  list.Bind(6, before_id);
+  list.Bind(7, int64_t{limit} + 1);  // one more tells whether a page follows
+
+  LinkPage page;
+  int64_t last_id = 0;
+  int rc;
+  while ((rc = list.Step()) == SQLITE_ROW) {
+    if (static_cast<int>(page.links.size()) == limit) {
+      page.next_cursor = MakeCursor(page.links.back().created_at, last_id);
+      break;
+    }
+    Link link;
+    if (!ReadLink(list, &link)) return TagsDamaged(path_, link.slug);
+    last_id = list.Int(13);
+    page.links.push_back(std::move(link));
+  }
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+    return SqliteError(rc, c, path_, "listing links");
+  }
+  return page;
+}
+
+Status SqliteStore::AddVisits(const std::vector<VisitCount>& counts) {
+  constexpr char kAction[] = "adding visit counts";
+  for (const VisitCount& count : counts) {
+    if (count.count < 0) {
+      return Status::InvalidArgument("visits: count for " + Quoted(count.slug) +
+                                     " must not be negative");
+    }
+  }
+  if (counts.empty()) return Status::Ok();
+
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  for (const VisitCount& count : counts) {
+    if (count.count == 0) continue;
+    Statement add = c.Prepare(kAddVisitsSql);
+    add.Bind(1, count.count);
+    add.Bind(2, SlugKey(count.slug, case_sensitive_));
+    rc = add.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  }
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return Status::Ok();
+}
+
+Result<bool> SqliteStore::ConsumeLimitedVisit(std::string_view slug) {
+  constexpr char kAction[] = "counting a visit";
+  const std::string key = SlugKey(slug, case_sensitive_);
+
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  bool counted = false;
+  {
+    // The limit is checked by the UPDATE itself, so no visit slips past it.
+    Statement consume = c.Prepare(kConsumeVisitSql);
+    consume.Bind(1, key);
+    rc = consume.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    counted = sqlite3_changes(c.db()) == 1;
+  }
+  if (!counted) {
+    Statement exists = c.Prepare(kLinkExistsSql);
+    exists.Bind(1, key);
+    rc = exists.Step();
+    if (rc == SQLITE_DONE) return NotFound(slug);
+    if (rc != SQLITE_ROW) return SqliteError(rc, c, path_, kAction);
+    return false;  // used up; the transaction rolls back having changed nothing
+  }
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return true;
+}
+
+Result<StoreInfo> SqliteStore::Info() {
+  ReaderLease lease(*readers_);
+  StoreInfo info;
+  int rc = QueryInt(*lease, kCountLinksSql, &info.links);
+  if (rc != SQLITE_OK) return SqliteError(rc, *lease, path_, "counting links");
+  info.schema_version = schema_version_;
+  info.backend = "sqlite";
+  return info;
+}
+
+Status SqliteStore::Checkpoint() {
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  int rc = sqlite3_wal_checkpoint_v2(
+      writer_->db(), "main", SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+  if (rc != SQLITE_OK) {
+    return SqliteError(rc, *writer_, path_, "checkpointing the WAL");
+  }
+  return Status::Ok();
+}
+
+}  // namespace shorty

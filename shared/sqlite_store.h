@@ -1,0 +1,91 @@
+// The link store over SQLite, the embedded default: one database file in WAL
+// mode, one writer connection behind a mutex and a small, bounded pool of
+// read-only connections so lookups never wait for writes. Only
+// shared/sqlite_store.cc includes sqlite3.h.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/link.h"
+#include "shared/status.h"
+#include "shared/store.h"
+
+namespace shorty {
+
+class SqliteConnection;  // defined in sqlite_store.cc
+class SqliteReaderPool;  // defined in sqlite_store.cc
+
+struct SqliteOptions {
+  // The database file. Its directory must exist; the file is created when
+  // absent. A lock file PATH.lock is kept beside it.
+  std::string path;
+  // synchronous=FULL: acknowledged writes also survive power loss (NORMAL,
+  // the default, survives a crash of the daemon but not of the machine).
+  bool full_sync = false;
+  // Slug lookup and uniqueness on the exact slug instead of its ASCII
+  // lower-case form. Changing it for an existing database re-keys the links
+  // at Open (refused, with nothing changed, when two slugs would collide).
+  bool case_sensitive = false;
+  // Read-only connections for GetLink, ListLinks and Info; clamped to 1..64.
+  int readers = 4;
+};
+
+// Thread-safe: every Store method may be called from any thread at once.
+class SqliteStore : public Store {
+ public:
+  // Opens the database, creating it when absent: takes the lock file, checks
+  // an existing file (header, PRAGMA quick_check, schema version) before
+  // writing anything to it, then switches to WAL and migrates the schema.
+  // Errors, each naming the path and what to do:
+  //   IOError      the directory is missing, or the file or directory is not
+  //                readable or writable;
+  //   Unavailable  another shortyd holds the lock ("already running"), or the
+  //                schema is newer than this build understands;
+  //   Corruption   the file is not a shorty database or is damaged; it is
+  //                left exactly as it was;
+  //   InvalidArgument  switching to case-insensitive slugs would merge two
+  //                links; nothing is changed.
+  static Result<std::unique_ptr<SqliteStore>> Open(
+      const SqliteOptions& options);
+
+  // Closes the connections (checkpointing the WAL) and releases the lock.
+  ~SqliteStore() override;
+
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  Result<Link> CreateLink(const Link& link) override;
+  Result<Link> GetLink(std::string_view slug) override;
+  Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
+                          UnixTime now) override;
+  Status DeleteLink(std::string_view slug) override;
+  Result<LinkPage> ListLinks(const ListQuery& query) override;
+  Status AddVisits(const std::vector<VisitCount>& counts) override;
+  Result<bool> ConsumeLimitedVisit(std::string_view slug) override;
+  Result<StoreInfo> Info() override;
+  Status Checkpoint() override;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteStore(std::string path, bool case_sensitive, int lock_fd);
+
+  Status OpenDatabase(const SqliteOptions& options);
+  Status Migrate();
+  Status ApplyCaseRule();
+
+  const std::string path_;
+  const bool case_sensitive_;
+  int lock_fd_;  // flock(LOCK_EX) held for the store's lifetime
+  int schema_version_ = 0;
+
+  std::mutex writer_mu_;  // guards writer_: one write transaction at a time
+  std::unique_ptr<SqliteConnection> writer_;
+  std::unique_ptr<SqliteReaderPool> readers_;
+};
+
+}  // namespace shorty

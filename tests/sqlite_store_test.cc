@@ -1,0 +1,435 @@
+// SqliteStore: runs the Store contract (tests/store_contract.cc) on SQLite,
+// and checks what is SQLite's own: files, locks, damage, schema versions.
+#include "shared/sqlite_store.h"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/store_contract.h"
+
+namespace shorty {
+namespace {
+
+// A directory under /tmp, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    char name[] = "/tmp/shorty-store-test-XXXXXX";
+    REQUIRE(mkdtemp(name) != nullptr);
+    path_ = name;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::permissions(path_, std::filesystem::perms::owner_all,
+                                 ignored);
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+// A SqliteStore that owns the directory it lives in.
+class TempSqliteStore : public Store {
+ public:
+  explicit TempSqliteStore(bool case_sensitive) {
+    SqliteOptions options;
+    options.path = dir_.File("links.db");
+    options.case_sensitive = case_sensitive;
+    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(options);
+    INFO(store.status().message());
+    REQUIRE(store.ok());
+    store_ = std::move(*store);
+  }
+
+  Result<Link> CreateLink(const Link& link) override {
+    return store_->CreateLink(link);
+  }
+  Result<Link> GetLink(std::string_view slug) override {
+    return store_->GetLink(slug);
+  }
+  Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
+                          UnixTime now) override {
+    return store_->UpdateLink(slug, patch, now);
+  }
+  Status DeleteLink(std::string_view slug) override {
+    return store_->DeleteLink(slug);
+  }
+  Result<LinkPage> ListLinks(const ListQuery& query) override {
+    return store_->ListLinks(query);
+  }
+  Status AddVisits(const std::vector<VisitCount>& counts) override {
+    return store_->AddVisits(counts);
+  }
+  Result<bool> ConsumeLimitedVisit(std::string_view slug) override {
+    return store_->ConsumeLimitedVisit(slug);
+  }
+  Result<StoreInfo> Info() override { return store_->Info(); }
+  Status Checkpoint() override { return store_->Checkpoint(); }
+
+ private:
+  TempDir dir_;  // declared first: removed after the store is closed
+  std::unique_ptr<SqliteStore> store_;
+};
+
+}  // namespace
+}  // namespace shorty
+
+std::unique_ptr<shorty::Store> MakeContractStore(bool case_sensitive) {
+  return std::make_unique<shorty::TempSqliteStore>(case_sensitive);
+}
+
+namespace shorty {
+namespace {
+
+constexpr UnixTime kNow = 1'750'000'000;
+
+Result<std::unique_ptr<SqliteStore>> OpenAt(const std::string& path,
+                                            bool case_sensitive = false,
+                                            int readers = 4) {
+  SqliteOptions options;
+  options.path = path;
+  options.case_sensitive = case_sensitive;
+  options.readers = readers;
+  return SqliteStore::Open(options);
+}
+
+std::unique_ptr<SqliteStore> MustOpen(const std::string& path,
+                                      bool case_sensitive = false,
+                                      int readers = 4) {
+  Result<std::unique_ptr<SqliteStore>> store =
+      OpenAt(path, case_sensitive, readers);
+  INFO(store.status().message());
+  REQUIRE(store.ok());
+  return std::move(*store);
+}
+
+Link NewLink(const std::string& slug, UnixTime created_at = kNow) {
+  Link link;
+  link.slug = slug;
+  link.target = "https://example.com/" + slug;
+  link.created_at = created_at;
+  link.updated_at = created_at;
+  return link;
+}
+
+std::string ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  REQUIRE(in.good());
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+void WriteBytes(const std::string& path, const std::string& bytes,
+                std::streamoff offset = -1) {
+  std::fstream out;
+  if (offset < 0) {
+    out.open(path, std::ios::binary | std::ios::out | std::ios::trunc);
+  } else {
+    out.open(path, std::ios::binary | std::ios::in | std::ios::out);
+    out.seekp(offset);
+  }
+  REQUIRE(out.good());
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  REQUIRE(out.good());
+}
+
+// Runs SQL on a raw connection of its own, as another program would.
+void RawExec(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(path.c_str(), &db) == SQLITE_OK);
+  char* error = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error);
+  INFO((error != nullptr ? error : ""));
+  sqlite3_free(error);
+  sqlite3_close(db);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+std::string RawQuery(const std::string& path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) ==
+          SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  std::string value;
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(stmt, 0);
+    if (text != nullptr) value = reinterpret_cast<const char*>(text);
+  }
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  return value;
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_CASE("sqlite: links survive closing and reopening") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  Link link = NewLink("Keep");
+  link.title = "kept";
+  link.tags = {"b", "a"};
+  link.expires_at = kNow + 60;
+  link.max_visits = 9;
+  {
+    auto store = MustOpen(path);
+    REQUIRE(store->CreateLink(link).ok());
+    REQUIRE(store->CreateLink(NewLink("gone")).ok());
+    REQUIRE(store->DeleteLink("gone").ok());
+    REQUIRE(store->AddVisits({{"keep", 4}}).ok());
+    REQUIRE(*store->ConsumeLimitedVisit("keep"));
+  }
+  CHECK_FALSE(std::filesystem::exists(path + "-wal"));
+  for (int reopen = 0; reopen < 2; ++reopen) {
+    auto store = MustOpen(path);
+    Result<Link> got = store->GetLink("keep");
+    REQUIRE(got.ok());
+    CHECK(got->slug == "Keep");
+    CHECK(got->title == "kept");
+    CHECK(got->tags == std::vector<std::string>{"a", "b"});
+    CHECK(got->expires_at == kNow + 60);
+    CHECK(got->max_visits == 9);
+    CHECK(got->visits == 5);
+    CHECK(store->GetLink("gone").status().code() == Code::kNotFound);
+    Result<StoreInfo> info = store->Info();
+    REQUIRE(info.ok());
+    CHECK(info->links == 1);
+    CHECK(info->schema_version == 1);
+    CHECK(info->backend == "sqlite");
+  }
+}
+
+TEST_CASE("sqlite: a second Open of the same database is refused") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  auto first = MustOpen(path);
+  REQUIRE(first->CreateLink(NewLink("mine")).ok());
+
+  Result<std::unique_ptr<SqliteStore>> second = OpenAt(path);
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == Code::kUnavailable);
+  CHECK(Contains(second.status().message(), "already running"));
+  CHECK(Contains(second.status().message(), path));
+  // The refused Open did not disturb the running store.
+  CHECK(first->GetLink("mine").ok());
+  CHECK(first->CreateLink(NewLink("still-mine")).ok());
+
+  first.reset();
+  auto third = MustOpen(path);
+  CHECK(third->GetLink("still-mine").ok());
+}
+
+TEST_CASE("sqlite: a file that is not a database is refused, untouched") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  for (const std::string& content :
+       {std::string(8192, 'x'), std::string("short text\n"),
+        std::string("SQLite format 3") /* header without its NUL */}) {
+    std::string text = content;
+    if (text.size() == 8192) {
+      for (size_t i = 0; i < text.size(); i += 64) text[i] = '\n';
+    }
+    WriteBytes(path, text);
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      Result<std::unique_ptr<SqliteStore>> store = OpenAt(path);
+      REQUIRE_FALSE(store.ok());
+      CHECK(store.status().code() == Code::kCorruption);
+      CHECK(Contains(store.status().message(), path));
+      CHECK(Contains(store.status().message(), "NOT modified"));
+      CHECK(Contains(store.status().message(), "backup"));
+      CHECK(ReadBytes(path) == text);
+    }
+  }
+}
+
+TEST_CASE("sqlite: a damaged database is refused, untouched") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  {
+    auto store = MustOpen(path);
+    for (int i = 0; i < 3000; ++i) {
+      Link link = NewLink("link-" + std::to_string(i), kNow + i);
+      link.title = "title of link number " + std::to_string(i);
+      link.tags = {"tag" + std::to_string(i % 7)};
+      REQUIRE(store->CreateLink(link).ok());
+    }
+  }
+  REQUIRE_FALSE(std::filesystem::exists(path + "-wal"));
+  std::string intact = ReadBytes(path);
+  REQUIRE(intact.size() > 20 * 4096);
+
+  // Junk over one whole page in the middle of the file.
+  std::streamoff middle =
+      static_cast<std::streamoff>(intact.size() / 2 / 4096 * 4096);
+  std::string junk(4096, '\0');
+  for (size_t i = 0; i < junk.size(); ++i) {
+    junk[i] = static_cast<char>("garbage!"[i % 8]);
+  }
+  WriteBytes(path, junk, middle);
+  std::string damaged = ReadBytes(path);
+  REQUIRE(damaged != intact);
+
+  Result<std::unique_ptr<SqliteStore>> store = OpenAt(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Code::kCorruption);
+  CHECK(Contains(store.status().message(), path));
+  CHECK(Contains(store.status().message(), "NOT modified"));
+  CHECK(ReadBytes(path) == damaged);
+}
+
+TEST_CASE("sqlite: a schema newer than this build is refused, untouched") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  MustOpen(path).reset();
+  RawExec(path, "PRAGMA user_version = 99");
+  std::string before = ReadBytes(path);
+
+  Result<std::unique_ptr<SqliteStore>> store = OpenAt(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Code::kUnavailable);
+  CHECK(Contains(store.status().message(),
+                 "database schema version 99 is newer than this shortyd "
+                 "understands (1); upgrade shorty"));
+  CHECK(ReadBytes(path) == before);
+}
+
+TEST_CASE("sqlite: another program's SQLite database is refused, untouched") {
+  TempDir dir;
+  std::string path = dir.File("other.db");
+  RawExec(path,
+          "CREATE TABLE people (name TEXT); INSERT INTO people VALUES ('a')");
+  std::string before = ReadBytes(path);
+  Result<std::unique_ptr<SqliteStore>> store = OpenAt(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Code::kCorruption);
+  CHECK(Contains(store.status().message(), "another program"));
+  CHECK(ReadBytes(path) == before);
+}
+
+TEST_CASE("sqlite: an empty file becomes a new database") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  WriteBytes(path, "");
+  auto store = MustOpen(path);
+  CHECK(store->CreateLink(NewLink("first")).ok());
+}
+
+TEST_CASE("sqlite: a missing directory is an IOError naming it") {
+  TempDir dir;
+  std::string missing = dir.File("no/such");
+  Result<std::unique_ptr<SqliteStore>> store = OpenAt(missing + "/links.db");
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Code::kIOError);
+  CHECK(Contains(store.status().message(), "'" + missing + "'"));
+  CHECK(Contains(store.status().message(), "does not exist"));
+  CHECK_FALSE(std::filesystem::exists(dir.File("no")));
+
+  CHECK(OpenAt("").status().code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("sqlite: read-only files and directories are IOErrors") {
+  if (geteuid() == 0) {
+    MESSAGE("skipped: root ignores file permissions");
+    return;
+  }
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  MustOpen(path).reset();
+
+  REQUIRE(chmod(path.c_str(), 0444) == 0);
+  Result<std::unique_ptr<SqliteStore>> store = OpenAt(path);
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Code::kIOError);
+  CHECK(Contains(store.status().message(), "read-only"));
+  REQUIRE(chmod(path.c_str(), 0644) == 0);
+
+  TempDir ro;
+  REQUIRE(chmod(ro.path().c_str(), 0555) == 0);
+  store = OpenAt(ro.File("links.db"));
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Code::kIOError);
+  CHECK(Contains(store.status().message(), ro.path()));
+}
+
+TEST_CASE("sqlite: the database is in WAL mode and marked as shorty's") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  auto store = MustOpen(path);
+  REQUIRE(store->CreateLink(NewLink("wal")).ok());
+  CHECK(RawQuery(path, "PRAGMA journal_mode") == "wal");
+  CHECK(RawQuery(path, "PRAGMA user_version") == "1");
+  CHECK(RawQuery(path, "PRAGMA application_id") == std::to_string(0x73686f72));
+  CHECK(RawQuery(path, "SELECT slug_key FROM links") == "wal");
+  CHECK(std::filesystem::exists(path + ".lock"));
+}
+
+TEST_CASE("sqlite: changing the case rule re-keys existing links") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  {
+    auto store = MustOpen(path, /*case_sensitive=*/false);
+    REQUIRE(store->CreateLink(NewLink("MixedCase")).ok());
+  }
+  {
+    auto store = MustOpen(path, /*case_sensitive=*/true);
+    CHECK(store->GetLink("MixedCase").ok());
+    CHECK(store->GetLink("mixedcase").status().code() == Code::kNotFound);
+    REQUIRE(store->CreateLink(NewLink("mixedcase")).ok());
+  }
+  std::string before = ReadBytes(path);
+  // Back to insensitive would merge MixedCase and mixedcase: refused.
+  Result<std::unique_ptr<SqliteStore>> merged = OpenAt(path, false);
+  REQUIRE_FALSE(merged.ok());
+  CHECK(merged.status().code() == Code::kInvalidArgument);
+  CHECK(Contains(merged.status().message(), "'MixedCase'"));
+  CHECK(Contains(merged.status().message(), "'mixedcase'"));
+  CHECK(ReadBytes(path) == before);
+  {
+    auto store = MustOpen(path, true);
+    REQUIRE(store->DeleteLink("mixedcase").ok());
+  }
+  auto store = MustOpen(path, false);
+  CHECK(store->GetLink("MIXEDCASE")->slug == "MixedCase");
+  CHECK(store->CreateLink(NewLink("mixedCASE")).status().code() ==
+        Code::kAlreadyExists);
+}
+
+TEST_CASE("sqlite: one reader connection serves many threads") {
+  TempDir dir;
+  auto store = MustOpen(dir.File("links.db"), false, /*readers=*/1);
+  REQUIRE(store->CreateLink(NewLink("shared")).ok());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (!store->GetLink("shared").ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(failures == 0);
+}
+
+}  // namespace
+}  // namespace shorty

@@ -1,0 +1,788 @@
+// The Store contract: what every implementation of shared/store.h does,
+// written only against that interface. Each test program links this file
+// with its own MakeContractStore (see tests/store_contract.h).
+#include "tests/store_contract.h"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shared/link.h"
+#include "shared/status.h"
+#include "shared/store.h"
+
+namespace shorty {
+namespace {
+
+constexpr UnixTime kNow = 1'750'000'000;
+
+Link NewLink(const std::string& slug, UnixTime created_at = kNow) {
+  Link link;
+  link.slug = slug;
+  link.target = "https://example.com/" + slug;
+  link.created_at = created_at;
+  link.updated_at = created_at;
+  link.created_by = "tester";
+  return link;
+}
+
+std::unique_ptr<Store> Make(bool case_sensitive = false) {
+  std::unique_ptr<Store> store = MakeContractStore(case_sensitive);
+  REQUIRE(store != nullptr);
+  return store;
+}
+
+Link MustCreate(Store& store, const Link& link) {
+  Result<Link> created = store.CreateLink(link);
+  INFO("create ", link.slug, ": ", created.status().message());
+  REQUIRE(created.ok());
+  return *created;
+}
+
+Link MustGet(Store& store, const std::string& slug) {
+  Result<Link> got = store.GetLink(slug);
+  INFO("get ", slug, ": ", got.status().message());
+  REQUIRE(got.ok());
+  return *got;
+}
+
+void CheckSameLink(const Link& a, const Link& b) {
+  CHECK(a.slug == b.slug);
+  CHECK(a.target == b.target);
+  CHECK(a.title == b.title);
+  CHECK(a.note == b.note);
+  CHECK(a.tags == b.tags);
+  CHECK(a.status == b.status);
+  CHECK(a.created_at == b.created_at);
+  CHECK(a.updated_at == b.updated_at);
+  CHECK(a.created_by == b.created_by);
+  CHECK(a.expires_at == b.expires_at);
+  CHECK(a.max_visits == b.max_visits);
+  CHECK(a.visits == b.visits);
+  CHECK(a.disabled == b.disabled);
+}
+
+std::vector<std::string> Slugs(const LinkPage& page) {
+  std::vector<std::string> slugs;
+  for (const Link& link : page.links) slugs.push_back(link.slug);
+  return slugs;
+}
+
+std::vector<std::string> ListSlugs(Store& store, ListQuery query) {
+  Result<LinkPage> page = store.ListLinks(query);
+  INFO(page.status().message());
+  REQUIRE(page.ok());
+  return Slugs(*page);
+}
+
+// Follows next_cursor to the end; fails on a loop.
+std::vector<std::string> AllPages(Store& store, ListQuery query,
+                                  int* pages = nullptr) {
+  std::vector<std::string> slugs;
+  int count = 0;
+  for (;;) {
+    Result<LinkPage> page = store.ListLinks(query);
+    INFO(page.status().message());
+    REQUIRE(page.ok());
+    ++count;
+    REQUIRE(count < 1000);
+    CHECK(static_cast<int>(page->links.size()) <= query.limit);
+    for (const std::string& slug : Slugs(*page)) slugs.push_back(slug);
+    if (page->next_cursor.empty()) break;
+    CHECK(static_cast<int>(page->links.size()) == query.limit);
+    query.cursor = page->next_cursor;
+  }
+  if (pages != nullptr) *pages = count;
+  return slugs;
+}
+
+ListQuery Query() {
+  ListQuery query;
+  query.now = kNow;
+  query.include_inactive = true;
+  return query;
+}
+
+TEST_CASE("store: create and get round-trip every field") {
+  auto store = Make();
+  Link full = NewLink("Full-1");
+  full.target = "https://example.com/a?b=c#d";
+  full.title = "A title with ünïcödé and 'quotes' and \"double\"";
+  full.note = "line one\nline two; DROP TABLE links; --";
+  full.tags = {"zeta", "alpha", "zeta", "mid"};
+  full.status = 308;
+  full.created_at = kNow - 100;
+  full.updated_at = kNow - 50;
+  full.created_by = "token:ci";
+  full.expires_at = kNow + 3600;
+  full.max_visits = 10;
+  full.visits = 7;
+  full.disabled = true;
+
+  Link expected = full;
+  expected.tags = {"alpha", "mid", "zeta"};
+
+  Link created = MustCreate(*store, full);
+  CheckSameLink(created, expected);
+  CheckSameLink(MustGet(*store, "Full-1"), expected);
+
+  Link bare = NewLink("bare");
+  Link got = MustCreate(*store, bare);
+  CHECK(got.tags.empty());
+  CHECK_FALSE(got.expires_at.has_value());
+  CHECK_FALSE(got.max_visits.has_value());
+  CHECK(got.visits == 0);
+  CHECK_FALSE(got.disabled);
+  CHECK(got.status == 302);
+  CheckSameLink(MustGet(*store, "bare"), bare);
+
+  // Edge values survive too: zero and negative times, 64-bit extremes.
+  Link edge = NewLink("edge", 0);
+  edge.expires_at = -1;
+  edge.max_visits = 0;
+  edge.visits = int64_t{1} << 40;
+  MustCreate(*store, edge);
+  CheckSameLink(MustGet(*store, "edge"), edge);
+}
+
+TEST_CASE("store: slugs are case-insensitive by default, keeping their case") {
+  auto store = Make(false);
+  MustCreate(*store, NewLink("MyLink"));
+  for (const char* spelling : {"MyLink", "mylink", "MYLINK", "mYlInK"}) {
+    CAPTURE(spelling);
+    CHECK(MustGet(*store, spelling).slug == "MyLink");
+  }
+
+  Result<Link> again = store->CreateLink(NewLink("mylink"));
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == Code::kAlreadyExists);
+  CHECK(again.status().message().find("mylink") != std::string::npos);
+
+  LinkPatch patch;
+  patch.title = "via other case";
+  Result<Link> updated = store->UpdateLink("MYLINK", patch, kNow + 1);
+  REQUIRE(updated.ok());
+  CHECK(updated->slug == "MyLink");
+  CHECK(MustGet(*store, "mylink").title == "via other case");
+
+  CHECK(store->ConsumeLimitedVisit("mylink").ok());
+  CHECK(store->DeleteLink("myLINK").ok());
+  CHECK(store->GetLink("MyLink").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("store: case-sensitive mode keeps slugs that differ in case apart") {
+  auto store = Make(true);
+  Link upper = NewLink("Abc");
+  upper.target = "https://example.com/upper";
+  Link lower = NewLink("abc");
+  lower.target = "https://example.com/lower";
+  MustCreate(*store, upper);
+  MustCreate(*store, lower);
+  CHECK(MustGet(*store, "Abc").target == "https://example.com/upper");
+  CHECK(MustGet(*store, "abc").target == "https://example.com/lower");
+  CHECK(store->GetLink("ABC").status().code() == Code::kNotFound);
+  CHECK(store->CreateLink(NewLink("Abc")).status().code() ==
+        Code::kAlreadyExists);
+
+  CHECK(store->DeleteLink("Abc").ok());
+  CHECK(store->GetLink("Abc").status().code() == Code::kNotFound);
+  CHECK(MustGet(*store, "abc").target == "https://example.com/lower");
+}
+
+TEST_CASE("store: a taken slug is AlreadyExists and changes nothing") {
+  auto store = Make();
+  Link first = NewLink("occupied");
+  first.tags = {"one"};
+  MustCreate(*store, first);
+
+  Link second = NewLink("occupied");
+  second.target = "https://other.example/";
+  second.tags = {"two"};
+  Result<Link> result = store->CreateLink(second);
+  REQUIRE_FALSE(result.ok());
+  CHECK(result.status().code() == Code::kAlreadyExists);
+  CHECK(result.status().message().find("occupied") != std::string::npos);
+
+  CheckSameLink(MustGet(*store, "occupied"), first);
+  Result<StoreInfo> info = store->Info();
+  REQUIRE(info.ok());
+  CHECK(info->links == 1);
+  ListQuery by_tag = Query();
+  by_tag.tag = "two";
+  CHECK(ListSlugs(*store, by_tag).empty());
+}
+
+TEST_CASE("store: update replaces each field that is set") {
+  auto store = Make();
+  Link original = NewLink("upd");
+  original.title = "old title";
+  original.note = "old note";
+  original.tags = {"a", "b"};
+  original.expires_at = kNow + 100;
+  original.max_visits = 5;
+  original.visits = 2;
+  MustCreate(*store, original);
+
+  struct Case {
+    const char* name;
+    LinkPatch patch;
+    void (*apply)(Link&);
+  };
+  std::vector<Case> cases;
+  {
+    LinkPatch p;
+    p.target = "https://new.example/path";
+    cases.push_back(
+        {"target", p, [](Link& l) { l.target = "https://new.example/path"; }});
+  }
+  {
+    LinkPatch p;
+    p.title = "new title";
+    cases.push_back({"title", p, [](Link& l) { l.title = "new title"; }});
+  }
+  {
+    LinkPatch p;
+    p.title = "";
+    cases.push_back({"title cleared", p, [](Link& l) { l.title = ""; }});
+  }
+  {
+    LinkPatch p;
+    p.note = "new note";
+    cases.push_back({"note", p, [](Link& l) { l.note = "new note"; }});
+  }
+  {
+    LinkPatch p;
+    p.tags = std::vector<std::string>{"z", "c", "z"};
+    cases.push_back({"tags", p, [](Link& l) { l.tags = {"c", "z"}; }});
+  }
+  {
+    LinkPatch p;
+    p.tags = std::vector<std::string>{};
+    cases.push_back({"tags cleared", p, [](Link& l) { l.tags.clear(); }});
+  }
+  {
+    LinkPatch p;
+    p.status = 301;
+    cases.push_back({"status", p, [](Link& l) { l.status = 301; }});
+  }
+  {
+    LinkPatch p;
+    p.expires_at = std::optional<UnixTime>(kNow + 999);
+    cases.push_back(
+        {"expires_at", p, [](Link& l) { l.expires_at = kNow + 999; }});
+  }
+  {
+    LinkPatch p;
+    p.expires_at = std::optional<UnixTime>();
+    cases.push_back(
+        {"expires_at cleared", p, [](Link& l) { l.expires_at.reset(); }});
+  }
+  {
+    LinkPatch p;
+    p.max_visits = std::optional<int64_t>(42);
+    cases.push_back({"max_visits", p, [](Link& l) { l.max_visits = 42; }});
+  }
+  {
+    LinkPatch p;
+    p.max_visits = std::optional<int64_t>();
+    cases.push_back(
+        {"max_visits cleared", p, [](Link& l) { l.max_visits.reset(); }});
+  }
+  {
+    LinkPatch p;
+    p.disabled = true;
+    cases.push_back({"disabled", p, [](Link& l) { l.disabled = true; }});
+  }
+  {
+    LinkPatch p;
+    p.disabled = false;
+    cases.push_back({"enabled", p, [](Link& l) { l.disabled = false; }});
+  }
+  cases.push_back({"empty patch", LinkPatch{}, [](Link&) {}});
+  {
+    LinkPatch p;
+    p.target = "https://all.example/";
+    p.title = "all";
+    p.note = "all note";
+    p.tags = std::vector<std::string>{"x"};
+    p.status = 307;
+    p.expires_at = std::optional<UnixTime>(kNow + 5);
+    p.max_visits = std::optional<int64_t>(9);
+    p.disabled = true;
+    cases.push_back({"everything", p, [](Link& l) {
+                       l.target = "https://all.example/";
+                       l.title = "all";
+                       l.note = "all note";
+                       l.tags = {"x"};
+                       l.status = 307;
+                       l.expires_at = kNow + 5;
+                       l.max_visits = 9;
+                       l.disabled = true;
+                     }});
+  }
+
+  Link expected = MustGet(*store, "upd");
+  UnixTime now = kNow;
+  for (const Case& c : cases) {
+    CAPTURE(c.name);
+    now += 10;
+    c.apply(expected);
+    expected.updated_at = now;
+    Result<Link> updated = store->UpdateLink("upd", c.patch, now);
+    INFO(updated.status().message());
+    REQUIRE(updated.ok());
+    CheckSameLink(*updated, expected);
+    CheckSameLink(MustGet(*store, "upd"), expected);
+  }
+  // What a patch cannot touch stays.
+  Link last = MustGet(*store, "upd");
+  CHECK(last.slug == "upd");
+  CHECK(last.created_at == original.created_at);
+  CHECK(last.created_by == original.created_by);
+  CHECK(last.visits == original.visits);
+}
+
+TEST_CASE("store: missing links are NotFound") {
+  auto store = Make();
+  MustCreate(*store, NewLink("present"));
+  CHECK(store->GetLink("absent").status().code() == Code::kNotFound);
+  LinkPatch patch;
+  patch.title = "x";
+  CHECK(store->UpdateLink("absent", patch, kNow).status().code() ==
+        Code::kNotFound);
+  CHECK(store->UpdateLink("absent", LinkPatch{}, kNow).status().code() ==
+        Code::kNotFound);
+  CHECK(store->DeleteLink("absent").code() == Code::kNotFound);
+  CHECK(store->ConsumeLimitedVisit("absent").status().code() ==
+        Code::kNotFound);
+  CHECK(store->GetLink("").status().code() == Code::kNotFound);
+  // Nothing else was disturbed.
+  CHECK(MustGet(*store, "present").title.empty());
+}
+
+TEST_CASE("store: delete removes the link and its tags; the slug is free") {
+  auto store = Make();
+  Link first = NewLink("again");
+  first.tags = {"old"};
+  first.visits = 12;
+  first.max_visits = 20;
+  MustCreate(*store, first);
+  REQUIRE(store->DeleteLink("again").ok());
+  CHECK(store->GetLink("again").status().code() == Code::kNotFound);
+  CHECK(store->DeleteLink("again").code() == Code::kNotFound);
+
+  Link second = NewLink("Again", kNow + 10);
+  second.target = "https://second.example/";
+  second.tags = {"new"};
+  Link created = MustCreate(*store, second);
+  CheckSameLink(created, second);
+  Link got = MustGet(*store, "again");
+  CheckSameLink(got, second);
+  CHECK(got.visits == 0);
+  CHECK_FALSE(got.max_visits.has_value());
+
+  ListQuery by_old = Query();
+  by_old.tag = "old";
+  CHECK(ListSlugs(*store, by_old).empty());
+  ListQuery by_new = Query();
+  by_new.tag = "new";
+  CHECK(ListSlugs(*store, by_new) == std::vector<std::string>{"Again"});
+}
+
+TEST_CASE("store: list is newest first, ties broken by creation order") {
+  auto store = Make();
+  MustCreate(*store, NewLink("t100-a", 100));
+  MustCreate(*store, NewLink("t300", 300));
+  MustCreate(*store, NewLink("t100-b", 100));
+  MustCreate(*store, NewLink("t200", 200));
+  MustCreate(*store, NewLink("t100-c", 100));
+  CHECK(ListSlugs(*store, Query()) ==
+        std::vector<std::string>{"t300", "t200", "t100-c", "t100-b", "t100-a"});
+
+  Result<LinkPage> page = store->ListLinks(Query());
+  REQUIRE(page.ok());
+  CHECK(page->next_cursor.empty());
+  CHECK(MakeContractStore(false)->ListLinks(Query())->links.empty());
+}
+
+TEST_CASE("store: list search is a case-insensitive literal substring") {
+  auto store = Make();
+  Link by_slug = NewLink("HelloWorld", 1);
+  Link by_target = NewLink("t", 2);
+  by_target.target = "https://example.com/Needle/path";
+  Link by_title = NewLink("ti", 3);
+  by_title.title = "some NEEDLE here";
+  Link by_note = NewLink("n", 4);
+  by_note.note = "a needle in a note";
+  Link percent = NewLink("pct", 5);
+  percent.title = "100% pure";
+  Link no_percent = NewLink("nopct", 6);
+  no_percent.title = "1000 pure";
+  Link underscore = NewLink("a_b", 7);
+  Link no_underscore = NewLink("axb", 8);
+  Link backslash = NewLink("bs", 9);
+  backslash.note = R"(C:\path)";
+  for (const Link& link : {by_slug, by_target, by_title, by_note, percent,
+                           no_percent, underscore, no_underscore, backslash}) {
+    MustCreate(*store, link);
+  }
+
+  auto search = [&](const std::string& text) {
+    ListQuery query = Query();
+    query.search = text;
+    std::vector<std::string> slugs = ListSlugs(*store, query);
+    return std::set<std::string>(slugs.begin(), slugs.end());
+  };
+  using Set = std::set<std::string>;
+  CHECK(search("hello") == Set{"HelloWorld"});
+  CHECK(search("WORLD") == Set{"HelloWorld"});
+  CHECK(search("needle") == Set{"t", "ti", "n"});
+  CHECK(search("0%") == Set{"pct"});
+  CHECK(search("%") == Set{"pct"});
+  CHECK(search("a_b") == Set{"a_b"});
+  CHECK(search("_") == Set{"a_b"});
+  CHECK(search(R"(:\p)") == Set{"bs"});
+  CHECK(search("no such text") == Set{});
+  CHECK(search("").size() == 9);
+}
+
+TEST_CASE("store: list filters by tag") {
+  auto store = Make();
+  Link a = NewLink("a", 1);
+  a.tags = {"red", "blue"};
+  Link b = NewLink("b", 2);
+  b.tags = {"blue"};
+  Link c = NewLink("c", 3);
+  MustCreate(*store, a);
+  MustCreate(*store, b);
+  MustCreate(*store, c);
+  auto by_tag = [&](const std::string& tag) {
+    ListQuery query = Query();
+    query.tag = tag;
+    return ListSlugs(*store, query);
+  };
+  CHECK(by_tag("blue") == std::vector<std::string>{"b", "a"});
+  CHECK(by_tag("red") == std::vector<std::string>{"a"});
+  CHECK(by_tag("green").empty());
+  CHECK(by_tag("").size() == 3);
+
+  ListQuery both = Query();
+  both.tag = "blue";
+  both.search = "b";
+  CHECK(ListSlugs(*store, both) == std::vector<std::string>{"b"});
+}
+
+TEST_CASE("store: list hides inactive links unless asked") {
+  auto store = Make();
+  Link active = NewLink("active", 1);
+  active.expires_at = kNow + 1;
+  active.max_visits = 3;
+  active.visits = 2;
+  Link disabled = NewLink("disabled", 2);
+  disabled.disabled = true;
+  Link expired = NewLink("expired", 3);
+  expired.expires_at = kNow;  // expiring at now counts as expired
+  Link used_up = NewLink("used-up", 4);
+  used_up.max_visits = 3;
+  used_up.visits = 3;
+  Link plain = NewLink("plain", 5);
+  for (const Link& link : {active, disabled, expired, used_up, plain}) {
+    MustCreate(*store, link);
+  }
+
+  ListQuery query = Query();
+  query.include_inactive = false;
+  CHECK(ListSlugs(*store, query) ==
+        std::vector<std::string>{"plain", "active"});
+  query.include_inactive = true;
+  CHECK(ListSlugs(*store, query) ==
+        std::vector<std::string>{"plain", "used-up", "expired", "disabled",
+                                 "active"});
+  // "now" comes from the query: earlier, the expired link was active.
+  query.include_inactive = false;
+  query.now = kNow - 1;
+  CHECK(ListSlugs(*store, query) ==
+        std::vector<std::string>{"plain", "expired", "active"});
+}
+
+TEST_CASE("store: cursor pagination visits every link exactly once") {
+  auto store = Make();
+  std::vector<std::string> expected;  // newest first
+  for (int i = 0; i < 23; ++i) {
+    // Runs of equal created_at, so pages end inside ties.
+    std::string slug = "p" + std::to_string(i);
+    MustCreate(*store, NewLink(slug, 1000 + i / 4));
+    expected.insert(expected.begin(), slug);
+  }
+
+  for (int limit : {1, 2, 3, 4, 5, 7, 22, 23, 24, 1000}) {
+    CAPTURE(limit);
+    ListQuery query = Query();
+    query.limit = limit;
+    int pages = 0;
+    CHECK(AllPages(*store, query, &pages) == expected);
+    CHECK(pages == (23 + limit - 1) / limit);
+  }
+
+  // Links created between pages appear on no page of this walk (they are
+  // newer than the cursor) and do not shift what follows.
+  ListQuery query = Query();
+  query.limit = 5;
+  Result<LinkPage> first = store->ListLinks(query);
+  REQUIRE(first.ok());
+  MustCreate(*store, NewLink("late", 5000));
+  query.cursor = first->next_cursor;
+  std::vector<std::string> seen = Slugs(*first);
+  for (const std::string& slug : AllPages(*store, query)) seen.push_back(slug);
+  CHECK(seen == expected);
+
+  // A filter holds across pages.
+  ListQuery filtered = Query();
+  filtered.search = "p1";  // p1, p10..p19
+  filtered.limit = 4;
+  std::vector<std::string> want;
+  for (const std::string& slug : expected) {
+    if (slug.rfind("p1", 0) == 0) want.push_back(slug);
+  }
+  CHECK(AllPages(*store, filtered) == want);
+}
+
+TEST_CASE("store: limit is clamped to 1..1000") {
+  auto store = Make();
+  for (int i = 0; i < 3; ++i) {
+    MustCreate(*store, NewLink("l" + std::to_string(i), i));
+  }
+  for (int limit : {0, -5}) {
+    ListQuery query = Query();
+    query.limit = limit;
+    Result<LinkPage> page = store->ListLinks(query);
+    REQUIRE(page.ok());
+    CHECK(page->links.size() == 1);
+    CHECK_FALSE(page->next_cursor.empty());
+  }
+  ListQuery big = Query();
+  big.limit = 1'000'000;
+  CHECK(ListSlugs(*store, big).size() == 3);
+}
+
+TEST_CASE("store: a malformed cursor is InvalidArgument") {
+  auto store = Make();
+  for (int i = 0; i < 3; ++i) {
+    MustCreate(*store, NewLink("m" + std::to_string(i), i));
+  }
+  ListQuery query = Query();
+  query.limit = 1;
+  Result<LinkPage> first = store->ListLinks(query);
+  REQUIRE(first.ok());
+  REQUIRE_FALSE(first->next_cursor.empty());
+
+  for (const std::string& cursor :
+       {std::string("not a cursor"), std::string("%%%"),
+        std::string("\x01\x02", 2), first->next_cursor + "!",
+        first->next_cursor + " ", "'" + first->next_cursor}) {
+    CAPTURE(cursor);
+    query.cursor = cursor;
+    Result<LinkPage> page = store->ListLinks(query);
+    REQUIRE_FALSE(page.ok());
+    CHECK(page.status().code() == Code::kInvalidArgument);
+    CHECK(page.status().message().find("cursor") != std::string::npos);
+  }
+}
+
+TEST_CASE("store: AddVisits adds a batch and skips missing slugs") {
+  auto store = Make();
+  Link a = NewLink("VisitA");
+  a.visits = 10;
+  MustCreate(*store, a);
+  MustCreate(*store, NewLink("visit-b"));
+
+  CHECK(store->AddVisits({}).ok());
+  CHECK(store
+            ->AddVisits({{"visita", 3},
+                         {"visit-b", 2},
+                         {"gone-away", 5},
+                         {"VISITA", 1},
+                         {"visit-b", 0}})
+            .ok());
+  CHECK(MustGet(*store, "VisitA").visits == 14);
+  CHECK(MustGet(*store, "visit-b").visits == 2);
+  CHECK(store->GetLink("gone-away").status().code() == Code::kNotFound);
+
+  CHECK(store->AddVisits({{"visit-b", 1'000'000}}).ok());
+  CHECK(MustGet(*store, "visit-b").visits == 1'000'002);
+}
+
+TEST_CASE("store: ConsumeLimitedVisit counts up to the limit exactly") {
+  auto store = Make();
+  Link limited = NewLink("Limited");
+  limited.max_visits = 3;
+  MustCreate(*store, limited);
+  std::vector<bool> results;
+  for (int i = 0; i < 4; ++i) {
+    Result<bool> counted = store->ConsumeLimitedVisit("limited");
+    REQUIRE(counted.ok());
+    results.push_back(*counted);
+  }
+  CHECK(results == std::vector<bool>{true, true, true, false});
+  CHECK(MustGet(*store, "Limited").visits == 3);
+
+  // Raising the limit lets visits through again.
+  LinkPatch raise;
+  raise.max_visits = std::optional<int64_t>(4);
+  REQUIRE(store->UpdateLink("Limited", raise, kNow).ok());
+  CHECK(*store->ConsumeLimitedVisit("Limited") == true);
+  CHECK(*store->ConsumeLimitedVisit("Limited") == false);
+  CHECK(MustGet(*store, "Limited").visits == 4);
+
+  Link zero = NewLink("zero");
+  zero.max_visits = 0;
+  MustCreate(*store, zero);
+  CHECK(*store->ConsumeLimitedVisit("zero") == false);
+  CHECK(MustGet(*store, "zero").visits == 0);
+}
+
+TEST_CASE("store: concurrent creates of one slug: exactly one wins") {
+  auto store = Make();
+  constexpr int kThreads = 8;
+  std::atomic<int> created{0};
+  std::atomic<int> taken{0};
+  std::atomic<int> other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Link link = NewLink(t % 2 == 0 ? "race" : "RACE");
+      link.title = std::to_string(t);
+      Result<Link> result = store->CreateLink(link);
+      if (result.ok()) {
+        ++created;
+      } else if (result.status().code() == Code::kAlreadyExists) {
+        ++taken;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(created == 1);
+  CHECK(taken == kThreads - 1);
+  CHECK(other == 0);
+  CHECK(store->Info()->links == 1);
+}
+
+TEST_CASE("store: concurrent limited visits never pass the limit") {
+  auto store = Make();
+  Link limited = NewLink("flash-sale");
+  limited.max_visits = 50;
+  MustCreate(*store, limited);
+  constexpr int kThreads = 8;
+  constexpr int kAttempts = 100;
+  std::atomic<int> counted{0};
+  std::atomic<int> refused{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < kAttempts; ++i) {
+        Result<bool> result = store->ConsumeLimitedVisit("flash-sale");
+        if (!result.ok()) {
+          ++errors;
+        } else if (*result) {
+          ++counted;
+        } else {
+          ++refused;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(errors == 0);
+  CHECK(counted == 50);
+  CHECK(refused == kThreads * kAttempts - 50);
+  CHECK(MustGet(*store, "flash-sale").visits == 50);
+}
+
+TEST_CASE("store: reads run alongside writes") {
+  auto store = Make();
+  for (int i = 0; i < 20; ++i) {
+    MustCreate(*store, NewLink("r" + std::to_string(i), i));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> read_errors{0};
+  std::atomic<int64_t> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 6; ++t) {
+    readers.emplace_back([&, t] {
+      int i = t;
+      while (!stop) {
+        std::string slug = "r" + std::to_string(i++ % 20);
+        Result<Link> link = store->GetLink(slug);
+        if (!link.ok() || link->slug != slug) ++read_errors;
+        if (i % 10 == 0) {
+          ListQuery query = Query();
+          query.limit = 7;
+          if (!store->ListLinks(query).ok()) ++read_errors;
+        }
+        ++reads;
+      }
+    });
+  }
+  int write_errors = 0;
+  for (int i = 0; i < 200; ++i) {
+    LinkPatch patch;
+    patch.title = "rev " + std::to_string(i);
+    patch.tags = std::vector<std::string>{"t" + std::to_string(i % 3)};
+    if (!store->UpdateLink("r" + std::to_string(i % 20), patch, kNow + i)
+             .ok()) {
+      ++write_errors;
+    }
+    if (!store->AddVisits({{"r" + std::to_string(i % 20), 1}}).ok()) {
+      ++write_errors;
+    }
+  }
+  stop = true;
+  for (std::thread& thread : readers) thread.join();
+  CHECK(write_errors == 0);
+  CHECK(read_errors == 0);
+  CHECK(reads > 0);
+  int64_t total = 0;
+  for (int i = 0; i < 20; ++i) {
+    total += MustGet(*store, "r" + std::to_string(i)).visits;
+  }
+  CHECK(total == 200);
+}
+
+TEST_CASE("store: Info counts every link, active or not") {
+  auto store = Make();
+  Result<StoreInfo> empty = store->Info();
+  REQUIRE(empty.ok());
+  CHECK(empty->links == 0);
+  CHECK(empty->schema_version > 0);
+  CHECK_FALSE(empty->backend.empty());
+
+  Link disabled = NewLink("i1");
+  disabled.disabled = true;
+  MustCreate(*store, disabled);
+  Link expired = NewLink("i2");
+  expired.expires_at = 1;
+  MustCreate(*store, expired);
+  MustCreate(*store, NewLink("i3"));
+  CHECK(store->Info()->links == 3);
+  REQUIRE(store->DeleteLink("i3").ok());
+  CHECK(store->Info()->links == 2);
+}
+
+TEST_CASE("store: Checkpoint succeeds and loses nothing") {
+  auto store = Make();
+  MustCreate(*store, NewLink("ck"));
+  CHECK(store->Checkpoint().ok());
+  CHECK(MustGet(*store, "ck").slug == "ck");
+  CHECK(store->Checkpoint().ok());
+}
+
+}  // namespace
+}  // namespace shorty
