@@ -71,10 +71,18 @@ class Routes {
       slug = rest.substr(0, slash);
       extra = rest.substr(slash + 1);
     }
+    // "/{slug}+" previews; some clients send the '+' as "%2B".
     bool preview = false;
-    if (!slug.empty() && slug.back() == '+' && extra.empty() && query.empty()) {
-      preview = true;
-      slug.remove_suffix(1);
+    if (extra.empty() && query.empty()) {
+      if (!slug.empty() && slug.back() == '+') {
+        preview = true;
+        slug.remove_suffix(1);
+      } else if (slug.size() > 3 &&
+                 (slug.substr(slug.size() - 3) == "%2B" ||
+                  slug.substr(slug.size() - 3) == "%2b")) {
+        preview = true;
+        slug.remove_suffix(3);
+      }
     }
     if (!ValidateCustomSlug(slug).ok()) {
       // Not a slug at all: answered like an unknown one, after a lookup of

@@ -85,6 +85,11 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, std::string* source) {
   unsigned uid = static_cast<unsigned>(::getuid());
   if (config.socket.empty()) config.socket = DefaultSocketPath(env, uid);
   if (config.path.empty()) config.path = DefaultDatabasePath(env, uid);
+  if (config.path.empty()) {
+    return Status::InvalidArgument(
+        "storage.path: no default place for the database (HOME is not set); "
+        "give one with --db PATH or storage.path");
+  }
   s = ValidateDaemonConfig(config);
   if (!s.ok()) return s;
   return config;
