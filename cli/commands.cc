@@ -75,19 +75,9 @@ int Fail(const Status& s) {
   return ExitCodeFor(s.code());
 }
 
-Environment ProcessEnvironment() {
-  Environment env;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    size_t eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return env;
-}
-
 // Settings: the CLI config file < SHORTY_* environment < flags.
 Result<std::unique_ptr<Client>> Connect(const Globals& g) {
-  Environment env = ProcessEnvironment();
+  Environment env = EnvironmentFrom(environ);
   ClientConfig config;
   std::string path = g.config.empty() ? DefaultClientConfigPath(env) : g.config;
   std::ifstream in(path);

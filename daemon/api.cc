@@ -77,9 +77,8 @@ class Routes {
       if (!slug.empty() && slug.back() == '+') {
         preview = true;
         slug.remove_suffix(1);
-      } else if (slug.size() > 3 &&
-                 (slug.substr(slug.size() - 3) == "%2B" ||
-                  slug.substr(slug.size() - 3) == "%2b")) {
+      } else if (slug.size() > 3 && (slug.substr(slug.size() - 3) == "%2B" ||
+                                     slug.substr(slug.size() - 3) == "%2b")) {
         preview = true;
         slug.remove_suffix(3);
       }

@@ -18,6 +18,8 @@
 #include <memory>
 #include <thread>
 
+#include "daemon/files.h"
+
 namespace shorty {
 namespace {
 
@@ -138,23 +140,6 @@ Peer LocalPeer(int fd) {
   return peer;
 }
 
-Status MakeParentDirectory(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos || slash == 0) return Status::Ok();
-  std::string dir = path.substr(0, slash);
-  // Create each missing component; only the last one is ours to set the
-  // mode of, but 0750 is right for all that shortyd creates.
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      std::string part = dir.substr(0, i);
-      if (::mkdir(part.c_str(), 0750) != 0 && errno != EEXIST) {
-        return Status::IOError(Errno("cannot create directory " + part));
-      }
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 const Peer& CurrentPeer() { return current_peer; }
@@ -221,7 +206,7 @@ Status Listener::BindUnix(const std::string& path) {
     return Status::InvalidArgument("server.socket: path '" + path +
                                    "' is empty or longer than 107 bytes");
   }
-  Status s = MakeParentDirectory(path);
+  Status s = MakeParentDirectories(path);
   if (!s.ok()) return s;
 
   struct stat st {};

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "daemon/daemon.h"
+#include "daemon/files.h"
 #include "shared/config.h"
 
 extern char** environ;
@@ -36,16 +37,6 @@ struct Flags {
   bool version = false;
 };
 
-Environment ProcessEnvironment() {
-  Environment env;
-  for (char** e = environ; *e; ++e) {
-    std::string kv = *e;
-    size_t eq = kv.find('=');
-    if (eq != std::string::npos) env[kv.substr(0, eq)] = kv.substr(eq + 1);
-  }
-  return env;
-}
-
 // Defaults < file < SHORTY_* environment < flags.
 Result<DaemonConfig> LoadConfig(const Flags& flags, std::string* source) {
   DaemonConfig config;
@@ -63,7 +54,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, std::string* source) {
     return Status::InvalidArgument(path +
                                    ": cannot read: " + std::strerror(errno));
   }
-  Environment env = ProcessEnvironment();
+  Environment env = EnvironmentFrom(environ);
   Status s = ApplyDaemonEnvironment(env, &config);
   if (!s.ok()) return s;
   struct FlagSetting {
@@ -95,24 +86,6 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, std::string* source) {
   return config;
 }
 
-// The database's directory, created 0750 if absent: shortyd's data is no
-// one else's to read.
-Status MakeDataDirectory(const std::string& db_path) {
-  size_t slash = db_path.rfind('/');
-  if (slash == std::string::npos || slash == 0) return Status::Ok();
-  std::string dir = db_path.substr(0, slash);
-  for (size_t i = 1; i <= dir.size(); ++i) {
-    if (i == dir.size() || dir[i] == '/') {
-      std::string part = dir.substr(0, i);
-      if (::mkdir(part.c_str(), 0750) != 0 && errno != EEXIST) {
-        return Status::IOError("cannot create data directory " + part + ": " +
-                               std::strerror(errno));
-      }
-    }
-  }
-  return Status::Ok();
-}
-
 int Run(const Flags& flags) {
   std::string source = "built-in defaults";
   Result<DaemonConfig> config = LoadConfig(flags, &source);
@@ -125,6 +98,9 @@ int Run(const Flags& flags) {
     return kExitOk;
   }
 
+  // The database, its WAL and the lock file are no one else's to read.
+  ::umask(027);
+
   // Signals are taken by sigwait below; every thread started after this
   // inherits the mask.
   sigset_t signals;
@@ -135,7 +111,7 @@ int Run(const Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  Status s = MakeDataDirectory(config->path);
+  Status s = MakeParentDirectories(config->path);
   if (!s.ok()) {
     std::fprintf(stderr, "shortyd: %s\n", s.message().c_str());
     return kExitFailure;

@@ -894,4 +894,16 @@ std::string DefaultClientConfigPath(const Environment& env) {
   return "";
 }
 
+Environment EnvironmentFrom(const char* const* envp) {
+  Environment env;
+  for (; envp && *envp; ++envp) {
+    std::string_view kv = *envp;
+    size_t eq = kv.find('=');
+    if (eq != std::string_view::npos) {
+      env[std::string(kv.substr(0, eq))] = std::string(kv.substr(eq + 1));
+    }
+  }
+  return env;
+}
+
 }  // namespace shorty

@@ -15,6 +15,10 @@ namespace shorty {
 
 using Environment = std::map<std::string, std::string>;
 
+// The variables of a NAME=VALUE array such as environ; entries without '='
+// are skipped.
+Environment EnvironmentFrom(const char* const* envp);
+
 // Every daemon setting. Each is addressed as "section.key", the same name in
 // the TOML file ([section] key = ...), in the environment
 // (SHORTY_SECTION_KEY) and in error messages.

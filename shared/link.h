@@ -1,5 +1,6 @@
 // The link: what a short URL points at and the rules that govern its
-// redirects. Plain values shared by the core, the store, the daemon and the CLI.
+// redirects. Plain values shared by the core, the store, the daemon and the
+// CLI.
 #pragma once
 
 #include <cstdint>

@@ -155,17 +155,7 @@ Result<json> ParseJsonObject(std::string_view body) {
 }
 
 const char* StateName(Verdict state) {
-  switch (state) {
-    case Verdict::kRedirect:
-      return "active";
-    case Verdict::kExpired:
-      return "expired";
-    case Verdict::kUsedUp:
-      return "used up";
-    case Verdict::kDisabled:
-      return "disabled";
-  }
-  return "active";
+  return state == Verdict::kRedirect ? "active" : VerdictReason(state);
 }
 
 json LinkToJson(const Link& link, const std::string& short_url, Verdict state) {
@@ -334,15 +324,25 @@ std::string ErrorBody(const Status& status) {
   json j = {
       {"error",
        {{"code", CodeName(status.code())}, {"message", status.message()}}}};
-  return j.dump();
+  // A message may quote bytes that are not UTF-8 (a file path); replace them
+  // rather than fail to answer.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Status StatusFromErrorBody(int http_status, std::string_view body) {
   json j = json::parse(body.begin(), body.end(), nullptr, false);
   if (j.is_object() && j.contains("error") && j["error"].is_object()) {
     const json& e = j["error"];
-    std::string code = e.value("code", "");
-    std::string message = e.value("message", "");
+    // A body that is not quite ours (wrong types) falls back on the HTTP
+    // status below rather than throwing.
+    auto text = [&e](const char* key) {
+      return e.contains(key) && e[key].is_string() ? e[key].get<std::string>()
+                                                   : std::string();
+    };
+    std::string code = text("code");
+    std::string message = text("message");
+    if (message.empty())
+      message = "the server refused the request (" + code + ")";
     static const Code kCodes[] = {
         Code::kInvalidArgument, Code::kBadRequest, Code::kNotFound,
         Code::kAlreadyExists,   Code::kGone,       Code::kUnauthorized,

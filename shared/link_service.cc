@@ -67,8 +67,8 @@ Status ValidateTag(const std::string& tag) {
   if (tag.empty())
     return Status::InvalidArgument("tags: a tag cannot be empty");
   if (tag.size() > kMaxTagBytes) {
-    return Status::InvalidArgument("tags: '" + tag.substr(0, 20) +
-                                   "...' is longer than 50 characters");
+    // The tag itself is not quoted: cut anywhere it may not be text.
+    return Status::InvalidArgument("tags: a tag is longer than 50 bytes");
   }
   for (size_t i = 0; i < tag.size(); ++i) {
     char c = tag[i];
@@ -302,9 +302,10 @@ Result<RedirectOutcome> LinkService::Resolve(std::string_view slug,
   Result<std::string> location =
       BuildLocation(link.target, extra_path, query, opts->rules);
   if (!location.ok()) {
-    if (extra_path.empty() && query.empty()) {
-      // Nothing of the request's went in, so the stored target itself no
-      // longer passes the rules: the link is out of service.
+    if (!NormalizeTarget(link.target, opts->rules).ok()) {
+      // The stored target itself no longer passes the rules (changed behind
+      // shorty's back, or the rules tightened): the link is out of service,
+      // whatever the request added.
       out.verdict = Verdict::kDisabled;
       return out;
     }

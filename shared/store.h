@@ -16,9 +16,9 @@
 namespace shorty {
 
 struct StoreInfo {
-  int64_t links = 0;        // every stored link, active or not
+  int64_t links = 0;  // every stored link, active or not
   int schema_version = 0;
-  std::string backend;      // "sqlite"
+  std::string backend;  // "sqlite"
 };
 
 // Every method is thread-safe. Slugs passed in are looked up by their folded

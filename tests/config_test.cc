@@ -875,3 +875,14 @@ TEST_CASE("ParseClientConfig refuses bad files and changes nothing") {
 
 }  // namespace
 }  // namespace shorty
+
+TEST_CASE("EnvironmentFrom reads NAME=VALUE entries and skips others") {
+  const char* envp[] = {"HOME=/home/a", "EMPTY=", "NOEQUALS", "X=a=b", nullptr};
+  shorty::Environment env = shorty::EnvironmentFrom(envp);
+  CHECK(env.size() == 3);
+  CHECK(env["HOME"] == "/home/a");
+  CHECK(env["EMPTY"] == "");
+  CHECK(env["X"] == "a=b");
+  CHECK(env.count("NOEQUALS") == 0);
+  CHECK(shorty::EnvironmentFrom(nullptr).empty());
+}

@@ -1,15 +1,14 @@
 // End-to-end: the real shortyd on port 0 and a private socket, driven by the
 // real shorty binary and an HTTP client.
+#include <doctest/doctest.h>
 #include <signal.h>
 #include <sys/stat.h>
 
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/harness.h"
 
@@ -50,7 +49,8 @@ TEST_CASE("a link's whole life: create, redirect, list, edit, expire, delete") {
   auto res = http->Get("/Docs");
   REQUIRE(res);
   CHECK(res->status == 302);
-  CHECK(res->get_header_value("Location") == "https://example.com/docs?lang=en");
+  CHECK(res->get_header_value("Location") ==
+        "https://example.com/docs?lang=en");
   // Lookup is case-insensitive by default.
   res = http->Get("/docs");
   REQUIRE(res);
@@ -125,8 +125,8 @@ TEST_CASE("generated slugs, the preview page and the 404 page") {
   // The target was normalised to percent-encoding, and the page escapes it.
   CHECK(res->body.find("<b>") == std::string::npos);
   CHECK(res->body.find("https://example.com/%3Cb%3E") != std::string::npos);
-  CHECK(res->get_header_value("Content-Security-Policy").find("default-src 'none'") !=
-        std::string::npos);
+  CHECK(res->get_header_value("Content-Security-Policy")
+            .find("default-src 'none'") != std::string::npos);
   CHECK(res->get_header_value("X-Frame-Options") == "DENY");
 
   auto missing = http->Get("/nosuch");
@@ -143,7 +143,8 @@ TEST_CASE("a link survives a restart, and kill -9 right after its create") {
   {
     Daemon d(dir);
     REQUIRE_MESSAGE(d.Start(), d.log());
-    REQUIRE(d.Shorty({"add", "https://example.com/a", "--slug", "kept"}).exit_code == 0);
+    REQUIRE(d.Shorty({"add", "https://example.com/a", "--slug", "kept"})
+                .exit_code == 0);
     CHECK(d.Stop() == 0);
   }
   {
@@ -228,7 +229,8 @@ TEST_CASE("a visit limit holds exactly under concurrent visits") {
   Daemon d(dir);
   REQUIRE_MESSAGE(d.Start(), d.log());
   REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "five",
-                    "--max-visits", "5"}).exit_code == 0);
+                    "--max-visits", "5"})
+              .exit_code == 0);
   std::atomic<int> redirected{0}, gone{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
@@ -254,7 +256,9 @@ TEST_CASE("visit counts are flushed in batches and kept across a restart") {
   {
     Daemon d(dir);
     REQUIRE_MESSAGE(d.Start(), d.log());
-    REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "hits"}).exit_code == 0);
+    REQUIRE(
+        d.Shorty({"add", "https://example.com/", "--slug", "hits"}).exit_code ==
+        0);
     auto http = d.Http();
     for (int i = 0; i < 25; ++i) REQUIRE(http->Get("/hits"));
     // Counted at once for display, before any flush.
@@ -276,8 +280,9 @@ TEST_CASE("the HTTP API refuses every call without a token") {
   CHECK(list->status == 401);
   CHECK(list->get_header_value("WWW-Authenticate").find("Bearer") == 0);
   CHECK(Json(list->body)["error"]["code"] == "unauthorized");
-  auto create = http->Post("/-/api/v1/links", R"({"target":"https://a.example/"})",
-                           "application/json");
+  auto create =
+      http->Post("/-/api/v1/links", R"({"target":"https://a.example/"})",
+                 "application/json");
   REQUIRE(create);
   CHECK(create->status == 401);
   httplib::Headers bearer = {{"Authorization", "Bearer guess"}};
@@ -302,14 +307,15 @@ TEST_CASE("the JSON API over the control socket: statuses and error bodies") {
   auto api = d.Control();
   const char* type = "application/json";
 
-  auto created = api->Post("/-/api/v1/links",
-                           R"({"target":"https://example.com/","slug":"api"})", type);
+  auto created =
+      api->Post("/-/api/v1/links",
+                R"({"target":"https://example.com/","slug":"api"})", type);
   REQUIRE(created);
   CHECK(created->status == 201);
   json link = Json(created->body);
-  for (const char* field : {"slug", "target", "short_url", "status", "title",
-                            "tags", "created_at", "updated_at", "expires_at",
-                            "max_visits", "visits", "disabled"}) {
+  for (const char* field :
+       {"slug", "target", "short_url", "status", "title", "tags", "created_at",
+        "updated_at", "expires_at", "max_visits", "visits", "disabled"}) {
     CHECK_MESSAGE(link.contains(field), field);
   }
 
@@ -319,16 +325,21 @@ TEST_CASE("the JSON API over the control socket: statuses and error bodies") {
     std::string code;
   };
   const Case cases[] = {
-      {R"({"target":"https://example.com/","slug":"api"})", 409, "already_exists"},
+      {R"({"target":"https://example.com/","slug":"api"})", 409,
+       "already_exists"},
       {R"({"target":"https://example.com/")", 400, "bad_request"},
       {R"([1,2])", 400, "bad_request"},
-      {R"({"target":"https://x.example/","target":"https://y.example/"})", 400, "bad_request"},
+      {R"({"target":"https://x.example/","target":"https://y.example/"})", 400,
+       "bad_request"},
       {R"({"target":"https://x.example/","colour":"red"})", 400, "bad_request"},
       {R"({"target":42})", 400, "bad_request"},
       {R"({"target":"ftp://x.example/"})", 422, "invalid_argument"},
-      {R"({"target":"https://x.example/","slug":"-dash"})", 422, "invalid_argument"},
-      {R"({"target":"https://x.example/","status":200})", 422, "invalid_argument"},
-      {R"({"target":"https://x.example/","expires_at":"2001-01-01"})", 422, "invalid_argument"},
+      {R"({"target":"https://x.example/","slug":"-dash"})", 422,
+       "invalid_argument"},
+      {R"({"target":"https://x.example/","status":200})", 422,
+       "invalid_argument"},
+      {R"({"target":"https://x.example/","expires_at":"2001-01-01"})", 422,
+       "invalid_argument"},
       {std::string(100000, '['), 413, "too_large"},
       {"{\"target\":\"" + std::string(70000, 'a') + "\"}", 413, "too_large"},
   };
@@ -412,9 +423,9 @@ TEST_CASE("a second daemon on the same database refuses to start") {
   Daemon first(dir);
   REQUIRE_MESSAGE(first.Start(), first.log());
   TempDir other;
-  Run second = RunProgram({ShortydPath(), "--db", first.db(), "--listen",
-                           "127.0.0.1:0", "--socket", other / "s.sock",
-                           "--config", "/dev/null"});
+  Run second =
+      RunProgram({ShortydPath(), "--db", first.db(), "--listen", "127.0.0.1:0",
+                  "--socket", other / "s.sock", "--config", "/dev/null"});
   CHECK(second.exit_code == 1);
   CHECK(second.err.find("already running") != std::string::npos);
   // The first one is unharmed.
@@ -436,27 +447,31 @@ TEST_CASE("a corrupt database stops the daemon and is left as it was") {
 
 TEST_CASE("configuration: errors name file, line and key; SIGHUP reloads") {
   TempDir dir;
-  WriteFile(dir / "bad.toml", "[links]\ndefault_status = 302\nslug_lenght = 7\n");
-  Run check = RunProgram({ShortydPath(), "--config", dir / "bad.toml",
-                          "--check-config"});
+  WriteFile(dir / "bad.toml",
+            "[links]\ndefault_status = 302\nslug_lenght = 7\n");
+  Run check = RunProgram(
+      {ShortydPath(), "--config", dir / "bad.toml", "--check-config"});
   CHECK(check.exit_code == 2);
   CHECK(check.err.find("bad.toml:3") != std::string::npos);
   CHECK(check.err.find("slug_lenght") != std::string::npos);
 
   WriteFile(dir / "good.toml", "[links]\ndefault_status = 302\n");
-  Run ok = RunProgram({ShortydPath(), "--config", dir / "good.toml",
-                       "--check-config"});
+  Run ok = RunProgram(
+      {ShortydPath(), "--config", dir / "good.toml", "--check-config"});
   CHECK(ok.exit_code == 0);
 
   Daemon d(dir, {"--config", dir / "good.toml"});
   REQUIRE_MESSAGE(d.Start(), d.log());
   WriteFile(dir / "good.toml", "[links]\ndefault_status = 307\n");
   d.Signal(SIGHUP);
-  for (int i = 0; i < 200 && d.log().find("reloaded") == std::string::npos; ++i) {
+  for (int i = 0; i < 200 && d.log().find("reloaded") == std::string::npos;
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   REQUIRE(d.log().find("reloaded") != std::string::npos);
-  REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "after"}).exit_code == 0);
+  REQUIRE(
+      d.Shorty({"add", "https://example.com/", "--slug", "after"}).exit_code ==
+      0);
   auto res = d.Http()->Get("/after");
   REQUIRE(res);
   CHECK(res->status == 307);
@@ -464,7 +479,8 @@ TEST_CASE("configuration: errors name file, line and key; SIGHUP reloads") {
   // A broken file on reload keeps the running configuration.
   WriteFile(dir / "good.toml", "[links\n");
   d.Signal(SIGHUP);
-  for (int i = 0; i < 200 && d.log().find("reload refused") == std::string::npos; ++i) {
+  for (int i = 0;
+       i < 200 && d.log().find("reload refused") == std::string::npos; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   CHECK(d.log().find("reload refused") != std::string::npos);
@@ -477,7 +493,8 @@ TEST_CASE("SIGTERM finishes a request in flight and exits 0") {
   TempDir dir;
   Daemon d(dir);
   REQUIRE_MESSAGE(d.Start(), d.log());
-  REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "t"}).exit_code == 0);
+  REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "t"}).exit_code ==
+          0);
   auto http = d.Http();
   http->set_keep_alive(true);
   REQUIRE(http->Get("/t"));  // an idle keep-alive connection stays open

@@ -98,7 +98,8 @@ int WaitPid(pid_t pid, int timeout_ms) {
 
 TempDir::TempDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/shorty-test-XXXXXX";
+  std::string tmpl =
+      std::string(base && *base ? base : "/tmp") + "/shorty-test-XXXXXX";
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
   path_ = tmpl;
 }
@@ -179,8 +180,9 @@ Daemon::~Daemon() {
 }
 
 bool Daemon::Start() {
-  std::vector<std::string> argv = {ShortydPath(), "--db", db_, "--listen",
-                                   "127.0.0.1:0", "--socket", socket_};
+  std::vector<std::string> argv = {ShortydPath(), "--db",        db_,
+                                   "--listen",    "127.0.0.1:0", "--socket",
+                                   socket_};
   // Unless a test gives its own, no system config file is read.
   bool has_config = false;
   for (const auto& a : extra_args_) has_config |= a == "--config";
@@ -191,8 +193,8 @@ bool Daemon::Start() {
   }
   argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
   const size_t log_start = ReadFile(log_path_).size();
-  int log = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                 0644);
+  int log =
+      open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   pid_ = Spawn(argv, {}, devnull, log, log);
   close(log);

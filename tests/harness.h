@@ -3,14 +3,13 @@
 // binary run as a user would run it, and an HTTP client.
 #pragma once
 
+#include <httplib.h>
 #include <sys/types.h>
 
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <httplib.h>
 
 namespace shorty::test {
 
