@@ -62,4 +62,35 @@ struct LinkPage {
   std::string next_cursor;  // "" when this is the last page
 };
 
+// What an API token may do: read links; also create, edit and delete them;
+// also manage tokens and read deleted links' history.
+enum class Scope { kRead = 1, kWrite = 2, kAdmin = 3 };
+
+// An API token as stored: never the secret, only its SHA-256 digest.
+struct Token {
+  std::string name;           // unique; names the actor in history
+  std::string id;             // public lookup part of the token text, unique
+  std::string secret_digest;  // 32 bytes, binary
+  Scope scope = Scope::kRead;
+  UnixTime created_at = 0;
+  std::string created_by;
+  std::optional<UnixTime> last_used_at;
+  std::optional<UnixTime> expires_at;
+  std::optional<UnixTime> revoked_at;
+};
+
+// One change to a link, as history keeps it.
+struct HistoryEntry {
+  int64_t seq = 0;  // the order of changes, increasing across all links
+  std::string slug;
+  UnixTime at = 0;
+  std::string actor;  // token name or local user
+  std::string
+      action;  // "create", "edit", "expire", "disable", "enable", "delete"
+  // A JSON object {"field": [before, after], ...} of the fields that changed
+  // (for "create" every field, before null; for "delete" every field, after
+  // null). Built by LinkChanges (shared/history.h).
+  std::string changes;
+};
+
 }  // namespace shorty

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "shared/history.h"
 #include "shared/slug.h"
 
 namespace shorty {
@@ -29,20 +30,21 @@ namespace {
 constexpr int32_t kApplicationId = 0x73686f72;
 constexpr int kBusyTimeoutMs = 5000;
 constexpr int kMaxReaders = 64;
-// ListQuery.limit outside 1..kMaxListLimit is clamped silently: the service
-// validates what users send; the store only protects itself.
+// ListQuery.limit and LinkHistory's limit outside 1..kMaxListLimit are
+// clamped silently: the service validates what users send; the store only
+// protects itself.
 constexpr int kMaxListLimit = 1000;
 
 // Schema steps, applied in order in their own transactions: step i brings
 // PRAGMA user_version from i to i+1. Never edit a step that has shipped;
-// append one (tokens and history come as later steps).
+// append one.
 struct Migration {
   const char* what;
   const char* sql;
 };
 
-// AUTOINCREMENT: a link id is never reused, so history or tokens that refer
-// to a deleted link can never attach to a new one.
+// AUTOINCREMENT: a link id is never reused, so nothing that refers to a
+// deleted link's id can ever attach to a new one.
 constexpr Migration kMigrations[] = {
     {"links and tags", R"sql(
 CREATE TABLE meta (
@@ -76,6 +78,33 @@ CREATE TABLE link_tags (
 CREATE INDEX link_tags_by_tag ON link_tags (tag, link_id);
 
 PRAGMA application_id = 1936224114;
+)sql"},
+    // History is keyed by the folded slug, not by link id and without a
+    // foreign key: it outlives the link, and a later link of the same slug
+    // continues it. seq orders changes across all links.
+    {"link history and tokens", R"sql(
+CREATE TABLE link_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  slug_key TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  changes TEXT NOT NULL
+);
+CREATE INDEX link_history_by_slug ON link_history (slug_key, seq);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  secret_digest BLOB NOT NULL,
+  scope INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  last_used_at INTEGER,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
 )sql"},
 };
 constexpr int kSchemaVersion =
@@ -116,8 +145,6 @@ INSERT INTO links (slug, slug_key, target, title, note, status, created_at,
                    disabled)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql";
 
-constexpr char kLinkIdSql[] = "SELECT id FROM links WHERE slug_key = ?1";
-
 // Each odd parameter says whether the following one replaces the column.
 constexpr char kUpdateLinkSql[] = R"sql(
 UPDATE links SET
@@ -134,7 +161,7 @@ WHERE id = ?16)sql";
 constexpr char kDeleteTagsSql[] = "DELETE FROM link_tags WHERE link_id = ?1";
 constexpr char kInsertTagSql[] =
     "INSERT INTO link_tags (link_id, tag) VALUES (?1, ?2)";
-constexpr char kDeleteLinkSql[] = "DELETE FROM links WHERE slug_key = ?1";
+constexpr char kDeleteLinkSql[] = "DELETE FROM links WHERE id = ?1";
 constexpr char kAddVisitsSql[] =
     "UPDATE links SET visits = visits + ?1 WHERE slug_key = ?2";
 constexpr char kConsumeVisitSql[] = R"sql(
@@ -142,6 +169,37 @@ UPDATE links SET visits = visits + 1
 WHERE slug_key = ?1 AND (max_visits IS NULL OR visits < max_visits))sql";
 constexpr char kLinkExistsSql[] = "SELECT 1 FROM links WHERE slug_key = ?1";
 constexpr char kCountLinksSql[] = "SELECT count(*) FROM links";
+
+constexpr char kInsertHistorySql[] = R"sql(
+INSERT INTO link_history (slug_key, slug, at, actor, action, changes)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6))sql";
+
+// The newest ?2 entries of a slug, returned oldest first.
+constexpr char kLinkHistorySql[] = R"sql(
+SELECT seq, slug, at, actor, action, changes FROM (
+  SELECT * FROM link_history WHERE slug_key = ?1 ORDER BY seq DESC LIMIT ?2)
+ORDER BY seq)sql";
+
+#define SHORTY_TOKEN_COLUMNS                                 \
+  "name, id, secret_digest, scope, created_at, created_by, " \
+  "last_used_at, expires_at, revoked_at "
+
+constexpr char kInsertTokenSql[] = "INSERT INTO tokens (" SHORTY_TOKEN_COLUMNS
+                                   ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+                                   "?9)";
+constexpr char kFindTokenSql[] =
+    "SELECT " SHORTY_TOKEN_COLUMNS "FROM tokens WHERE id = ?1";
+constexpr char kListTokensSql[] =
+    "SELECT " SHORTY_TOKEN_COLUMNS "FROM tokens ORDER BY name";
+
+#undef SHORTY_TOKEN_COLUMNS
+
+constexpr char kTokenNameTakenSql[] = "SELECT 1 FROM tokens WHERE name = ?1";
+// coalesce: revoking again keeps the first time.
+constexpr char kRevokeTokenSql[] =
+    "UPDATE tokens SET revoked_at = coalesce(revoked_at, ?2) WHERE name = ?1";
+constexpr char kTouchTokenSql[] =
+    "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1";
 
 std::string ErrnoText(int err) {
   return std::error_code(err, std::generic_category()).message();
@@ -183,6 +241,13 @@ class Statement {
   void Bind(int i, int64_t value) {
     if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, i, value);
   }
+  void BindBlob(int i, std::string_view bytes) {
+    // As for text: a null pointer would bind NULL instead of an empty blob.
+    const char* data = bytes.data() != nullptr ? bytes.data() : "";
+    if (rc_ == SQLITE_OK) {
+      rc_ = sqlite3_bind_blob64(stmt_, i, data, bytes.size(), SQLITE_TRANSIENT);
+    }
+  }
   void Bind(int i, const std::optional<int64_t>& value) {
     if (value) {
       Bind(i, *value);
@@ -198,6 +263,13 @@ class Statement {
   std::optional<int64_t> OptionalInt(int column) const {
     if (sqlite3_column_type(stmt_, column) == SQLITE_NULL) return std::nullopt;
     return Int(column);
+  }
+  std::string Blob(int column) const {
+    const void* blob = sqlite3_column_blob(stmt_, column);
+    if (blob == nullptr) return std::string();
+    return std::string(
+        static_cast<const char*>(blob),
+        static_cast<size_t>(sqlite3_column_bytes(stmt_, column)));
   }
   std::string Text(int column) const {
     const unsigned char* text = sqlite3_column_text(stmt_, column);
@@ -591,9 +663,11 @@ Status TagsDamaged(const std::string& path, std::string_view slug) {
                             "backup");
 }
 
-// The link stored under `key`; `slug` names it in messages.
+// The link stored under `key`, and its row id when `id` is given; `slug`
+// names it in messages.
 Result<Link> LoadLink(SqliteConnection& connection, const std::string& path,
-                      std::string_view slug, const std::string& key) {
+                      std::string_view slug, const std::string& key,
+                      int64_t* id = nullptr) {
   Statement get = connection.Prepare(kGetLinkSql);
   get.Bind(1, key);
   int rc = get.Step();
@@ -603,7 +677,82 @@ Result<Link> LoadLink(SqliteConnection& connection, const std::string& path,
   }
   Link link;
   if (!ReadLink(get, &link)) return TagsDamaged(path, slug);
+  if (id != nullptr) *id = get.Int(13);
   return link;
+}
+
+// Appends one history entry; called inside the write transaction of the
+// change it describes, so neither lands without the other.
+Status RecordHistory(SqliteConnection& connection, const std::string& path,
+                     const std::string& key, const std::string& slug,
+                     UnixTime at, const std::string& actor,
+                     const std::string& action, const std::string& changes) {
+  Statement insert = connection.Prepare(kInsertHistorySql);
+  insert.Bind(1, key);
+  insert.Bind(2, slug);
+  insert.Bind(3, at);
+  insert.Bind(4, actor);
+  insert.Bind(5, action);
+  insert.Bind(6, changes);
+  int rc = insert.Step();
+  if (rc != SQLITE_DONE) {
+    return SqliteError(rc, connection, path, "recording link history");
+  }
+  return Status::Ok();
+}
+
+bool ValidScope(int64_t scope) {
+  return scope >= static_cast<int64_t>(Scope::kRead) &&
+         scope <= static_cast<int64_t>(Scope::kAdmin);
+}
+
+// Reads a row of kFindTokenSql or kListTokensSql; Corruption for a scope
+// this build does not know.
+Result<Token> ReadToken(const Statement& row, const std::string& path) {
+  Token token;
+  token.name = row.Text(0);
+  token.id = row.Text(1);
+  token.secret_digest = row.Blob(2);
+  int64_t scope = row.Int(3);
+  if (!ValidScope(scope)) {
+    return Status::Corruption(
+        "token " + Quoted(token.name) + " in " + Quoted(path) +
+        " has an unknown scope " + std::to_string(scope) +
+        " (1 to 3 are known); the database is damaged: restore it from a "
+        "backup");
+  }
+  token.scope = static_cast<Scope>(scope);
+  token.created_at = row.Int(4);
+  token.created_by = row.Text(5);
+  token.last_used_at = row.OptionalInt(6);
+  token.expires_at = row.OptionalInt(7);
+  token.revoked_at = row.OptionalInt(8);
+  return token;
+}
+
+// Runs a token UPDATE (?1 the name or id, ?2 the time) in its own write
+// transaction; NotFound when no row matched. The caller holds the writer
+// lock. sqlite3_changes counts matched rows, changed or not.
+Status UpdateToken(SqliteConnection& connection, const std::string& path,
+                   const char* sql, std::string_view key, UnixTime now,
+                   std::string_view action, const std::string& not_found) {
+  WriteTransaction txn(connection);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, connection, path, action);
+  {
+    Statement update = connection.Prepare(sql);
+    update.Bind(1, key);
+    update.Bind(2, now);
+    rc = update.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, connection, path, action);
+    if (sqlite3_changes(connection.db()) == 0) {
+      return Status::NotFound(not_found);
+    }
+  }
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, connection, path, action);
+  }
+  return Status::Ok();
 }
 
 Status InsertTags(SqliteConnection& connection, const std::string& path,
@@ -856,6 +1005,32 @@ Status SqliteStore::ApplyCaseRule() {
       }
       if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
     }
+    // History follows its slug, deleted links' too: each entry is re-keyed
+    // from the slug it was recorded with, as the links were. Entries never
+    // collide, so this cannot fail the way links can.
+    struct HistoryRekey {
+      int64_t seq;
+      std::string key;
+    };
+    std::vector<HistoryRekey> history_changes;
+    {
+      Statement all = c.Prepare("SELECT seq, slug, slug_key FROM link_history");
+      while ((rc = all.Step()) == SQLITE_ROW) {
+        std::string key = SlugKey(all.Text(1), case_sensitive_);
+        if (key != all.Text(2)) {
+          history_changes.push_back({all.Int(0), std::move(key)});
+        }
+      }
+      if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    }
+    for (const HistoryRekey& change : history_changes) {
+      Statement update =
+          c.Prepare("UPDATE link_history SET slug_key = ?1 WHERE seq = ?2");
+      update.Bind(1, change.key);
+      update.Bind(2, change.seq);
+      rc = update.Step();
+      if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    }
   }
   Statement set = c.Prepare(
       "INSERT OR REPLACE INTO meta (key, value) VALUES ('slug_case', ?1)");
@@ -908,6 +1083,12 @@ Result<Link> SqliteStore::CreateLink(const Link& link) {
   if (Status s = InsertTags(c, path_, id, tags); !s.ok()) return s;
   Result<Link> stored = LoadLink(c, path_, link.slug, key);
   if (!stored.ok()) return stored;
+  if (Status s = RecordHistory(c, path_, key, stored->slug, link.created_at,
+                               link.created_by, "create",
+                               LinkChanges(std::nullopt, *stored));
+      !s.ok()) {
+    return s;
+  }
   if ((rc = txn.Commit()) != SQLITE_OK) {
     return SqliteError(rc, c, path_, kAction);
   }
@@ -920,7 +1101,8 @@ Result<Link> SqliteStore::GetLink(std::string_view slug) {
 }
 
 Result<Link> SqliteStore::UpdateLink(std::string_view slug,
-                                     const LinkPatch& patch, UnixTime now) {
+                                     const LinkPatch& patch, UnixTime now,
+                                     const std::string& actor) {
   constexpr char kAction[] = "updating a link";
   const std::string key = SlugKey(slug, case_sensitive_);
 
@@ -930,14 +1112,8 @@ Result<Link> SqliteStore::UpdateLink(std::string_view slug,
   int rc = txn.Begin();
   if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
   int64_t id = 0;
-  {
-    Statement find = c.Prepare(kLinkIdSql);
-    find.Bind(1, key);
-    rc = find.Step();
-    if (rc == SQLITE_DONE) return NotFound(slug);
-    if (rc != SQLITE_ROW) return SqliteError(rc, c, path_, kAction);
-    id = find.Int(0);
-  }
+  Result<Link> before = LoadLink(c, path_, slug, key, &id);
+  if (!before.ok()) return before;
   {
     Statement update = c.Prepare(kUpdateLinkSql);
     update.Bind(1, int64_t{patch.target.has_value()});
@@ -969,15 +1145,29 @@ Result<Link> SqliteStore::UpdateLink(std::string_view slug,
     Status s = InsertTags(c, path_, id, SortedUnique(*patch.tags));
     if (!s.ok()) return s;
   }
-  Result<Link> stored = LoadLink(c, path_, slug, key);
-  if (!stored.ok()) return stored;
+  Result<Link> after = LoadLink(c, path_, slug, key);
+  if (!after.ok()) return after;
+  // The patch is applied by SQL and compared afterwards, so "changed" means
+  // what the database holds (tags sorted and unique), not what was sent.
+  std::string changes = LinkChanges(*before, *after);
+  if (changes == "{}") {
+    // Nothing changed: the transaction rolls back, so updated_at stays and
+    // history records nothing.
+    return before;
+  }
+  if (Status s = RecordHistory(c, path_, key, after->slug, now, actor,
+                               ActionOf(patch, now), changes);
+      !s.ok()) {
+    return s;
+  }
   if ((rc = txn.Commit()) != SQLITE_OK) {
     return SqliteError(rc, c, path_, kAction);
   }
-  return stored;
+  return after;
 }
 
-Status SqliteStore::DeleteLink(std::string_view slug) {
+Status SqliteStore::DeleteLink(std::string_view slug, UnixTime now,
+                               const std::string& actor) {
   constexpr char kAction[] = "deleting a link";
   const std::string key = SlugKey(slug, case_sensitive_);
 
@@ -986,18 +1176,145 @@ Status SqliteStore::DeleteLink(std::string_view slug) {
   WriteTransaction txn(c);
   int rc = txn.Begin();
   if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  int64_t id = 0;
+  Result<Link> before = LoadLink(c, path_, slug, key, &id);
+  if (!before.ok()) return before.status();
   {
-    // Tags go with it: ON DELETE CASCADE, foreign_keys is on.
+    // Tags go with it: ON DELETE CASCADE, foreign_keys is on. History
+    // stays: it has no foreign key.
     Statement remove = c.Prepare(kDeleteLinkSql);
-    remove.Bind(1, key);
+    remove.Bind(1, id);
     rc = remove.Step();
     if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
-    if (sqlite3_changes(c.db()) == 0) return NotFound(slug);
+  }
+  if (Status s = RecordHistory(c, path_, key, before->slug, now, actor,
+                               "delete", LinkChanges(*before, std::nullopt));
+      !s.ok()) {
+    return s;
   }
   if ((rc = txn.Commit()) != SQLITE_OK) {
     return SqliteError(rc, c, path_, kAction);
   }
   return Status::Ok();
+}
+
+Result<std::vector<HistoryEntry>> SqliteStore::LinkHistory(
+    std::string_view slug, int limit) {
+  ReaderLease lease(*readers_);
+  SqliteConnection& c = *lease;
+  Statement list = c.Prepare(kLinkHistorySql);
+  list.Bind(1, SlugKey(slug, case_sensitive_));
+  list.Bind(2, int64_t{std::clamp(limit, 1, kMaxListLimit)});
+  std::vector<HistoryEntry> entries;
+  int rc;
+  while ((rc = list.Step()) == SQLITE_ROW) {
+    HistoryEntry entry;
+    entry.seq = list.Int(0);
+    entry.slug = list.Text(1);
+    entry.at = list.Int(2);
+    entry.actor = list.Text(3);
+    entry.action = list.Text(4);
+    entry.changes = list.Text(5);
+    entries.push_back(std::move(entry));
+  }
+  if (rc != SQLITE_DONE) {
+    return SqliteError(rc, c, path_, "reading link history");
+  }
+  return entries;
+}
+
+Status SqliteStore::CreateToken(const Token& token) {
+  constexpr char kAction[] = "creating a token";
+  if (token.name.empty()) {
+    return Status::InvalidArgument("token name: must not be empty");
+  }
+  if (token.id.empty()) {
+    return Status::InvalidArgument("token id: must not be empty");
+  }
+  const int64_t scope = static_cast<int64_t>(token.scope);
+  if (!ValidScope(scope)) {
+    return Status::InvalidArgument("token scope: " + std::to_string(scope) +
+                                   " is not one of read, write, admin");
+  }
+
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  {
+    Statement insert = c.Prepare(kInsertTokenSql);
+    insert.Bind(1, token.name);
+    insert.Bind(2, token.id);
+    insert.BindBlob(3, token.secret_digest);
+    insert.Bind(4, scope);
+    insert.Bind(5, token.created_at);
+    insert.Bind(6, token.created_by);
+    insert.Bind(7, token.last_used_at);
+    insert.Bind(8, token.expires_at);
+    insert.Bind(9, token.revoked_at);
+    rc = insert.Step();
+  }
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    // Name or id; the name is what a person chose, so it is named.
+    Statement taken = c.Prepare(kTokenNameTakenSql);
+    taken.Bind(1, token.name);
+    int found = taken.Step();
+    if (found == SQLITE_ROW) {
+      return Status::AlreadyExists("token " + Quoted(token.name) +
+                                   " already exists");
+    }
+    if (found != SQLITE_DONE) return SqliteError(found, c, path_, kAction);
+    return Status::AlreadyExists(
+        "a token with this id already exists; create the token again for a "
+        "new id");
+  }
+  if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return Status::Ok();
+}
+
+Result<Token> SqliteStore::FindToken(std::string_view id) {
+  ReaderLease lease(*readers_);
+  SqliteConnection& c = *lease;
+  Statement find = c.Prepare(kFindTokenSql);
+  find.Bind(1, id);
+  int rc = find.Step();
+  if (rc == SQLITE_DONE) {
+    return Status::NotFound("no token with id " + Quoted(id));
+  }
+  if (rc != SQLITE_ROW) return SqliteError(rc, c, path_, "finding a token");
+  return ReadToken(find, path_);
+}
+
+Result<std::vector<Token>> SqliteStore::ListTokens() {
+  ReaderLease lease(*readers_);
+  SqliteConnection& c = *lease;
+  Statement list = c.Prepare(kListTokensSql);
+  std::vector<Token> tokens;
+  int rc;
+  while ((rc = list.Step()) == SQLITE_ROW) {
+    Result<Token> token = ReadToken(list, path_);
+    if (!token.ok()) return token.status();
+    tokens.push_back(std::move(*token));
+  }
+  if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, "listing tokens");
+  return tokens;
+}
+
+Status SqliteStore::RevokeToken(std::string_view name, UnixTime now) {
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  return UpdateToken(*writer_, path_, kRevokeTokenSql, name, now,
+                     "revoking a token", "no token named " + Quoted(name));
+}
+
+Status SqliteStore::TouchToken(std::string_view id, UnixTime now) {
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  return UpdateToken(*writer_, path_, kTouchTokenSql, id, now,
+                     "recording a token's use",
+                     "no token with id " + Quoted(id));
 }
 
 Result<LinkPage> SqliteStore::ListLinks(const ListQuery& query) {

@@ -28,9 +28,11 @@ struct SqliteOptions {
   bool full_sync = false;
   // Slug lookup and uniqueness on the exact slug instead of its ASCII
   // lower-case form. Changing it for an existing database re-keys the links
-  // at Open (refused, with nothing changed, when two slugs would collide).
+  // and their history at Open (refused, with nothing changed, when two
+  // slugs would collide).
   bool case_sensitive = false;
-  // Read-only connections for GetLink, ListLinks and Info; clamped to 1..64.
+  // Read-only connections for GetLink, ListLinks, LinkHistory, FindToken,
+  // ListTokens and Info; clamped to 1..64.
   int readers = 4;
 };
 
@@ -61,8 +63,16 @@ class SqliteStore : public Store {
   Result<Link> CreateLink(const Link& link) override;
   Result<Link> GetLink(std::string_view slug) override;
   Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
-                          UnixTime now) override;
-  Status DeleteLink(std::string_view slug) override;
+                          UnixTime now, const std::string& actor) override;
+  Status DeleteLink(std::string_view slug, UnixTime now,
+                    const std::string& actor) override;
+  Result<std::vector<HistoryEntry>> LinkHistory(std::string_view slug,
+                                                int limit) override;
+  Status CreateToken(const Token& token) override;
+  Result<Token> FindToken(std::string_view id) override;
+  Result<std::vector<Token>> ListTokens() override;
+  Status RevokeToken(std::string_view name, UnixTime now) override;
+  Status TouchToken(std::string_view id, UnixTime now) override;
   Result<LinkPage> ListLinks(const ListQuery& query) override;
   Status AddVisits(const std::vector<VisitCount>& counts) override;
   Result<bool> ConsumeLimitedVisit(std::string_view slug) override;

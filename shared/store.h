@@ -28,19 +28,45 @@ class Store {
   virtual ~Store() = default;
 
   // Stores a new link; its slug must be valid and its target validated by the
-  // caller. AlreadyExists when the folded slug is taken. Durable on return.
+  // caller. AlreadyExists when the folded slug is taken. Records a "create"
+  // history entry by link.created_by at link.created_at in the same
+  // transaction. Durable on return.
   virtual Result<Link> CreateLink(const Link& link) = 0;
 
   // The link for a slug, or NotFound.
   virtual Result<Link> GetLink(std::string_view slug) = 0;
 
   // Applies a patch and sets updated_at = now. NotFound when absent.
-  // Returns the link as stored after the change. Durable on return.
+  // Records a history entry by `actor` (action from ActionOf(patch, now),
+  // changes from LinkChanges(before, after); shared/history.h) in the same
+  // transaction; a patch that changes nothing records nothing. Returns the
+  // link as stored after the change. Durable on return.
   virtual Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
-                                  UnixTime now) = 0;
+                                  UnixTime now, const std::string& actor) = 0;
 
-  // Deletes a link and its tags. NotFound when absent. Durable on return.
-  virtual Status DeleteLink(std::string_view slug) = 0;
+  // Deletes a link and its tags, recording a "delete" history entry by
+  // `actor`; the slug's history stays. NotFound when absent. Durable on
+  // return.
+  virtual Status DeleteLink(std::string_view slug, UnixTime now,
+                            const std::string& actor) = 0;
+
+  // Every history entry of a slug (by its folded key, so a deleted link's
+  // and an earlier link's of the same slug too), oldest first, at most
+  // `limit` of the newest. Empty (not NotFound) when there are none.
+  virtual Result<std::vector<HistoryEntry>> LinkHistory(std::string_view slug,
+                                                        int limit) = 0;
+
+  // Tokens. CreateToken: AlreadyExists when the name or id is taken.
+  virtual Status CreateToken(const Token& token) = 0;
+  // The token with this id, revoked and expired ones too; NotFound.
+  virtual Result<Token> FindToken(std::string_view id) = 0;
+  // Every token, revoked ones too, by name.
+  virtual Result<std::vector<Token>> ListTokens() = 0;
+  // Sets revoked_at = now; NotFound when no token has this name. Revoking a
+  // revoked token keeps the first time.
+  virtual Status RevokeToken(std::string_view name, UnixTime now) = 0;
+  // Sets last_used_at = now. NotFound when absent.
+  virtual Status TouchToken(std::string_view id, UnixTime now) = 0;
 
   // A page of links, newest first. InvalidArgument for a malformed cursor.
   virtual Result<LinkPage> ListLinks(const ListQuery& query) = 0;

@@ -67,11 +67,31 @@ class TempSqliteStore : public Store {
     return store_->GetLink(slug);
   }
   Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
-                          UnixTime now) override {
-    return store_->UpdateLink(slug, patch, now);
+                          UnixTime now, const std::string& actor) override {
+    return store_->UpdateLink(slug, patch, now, actor);
   }
-  Status DeleteLink(std::string_view slug) override {
-    return store_->DeleteLink(slug);
+  Status DeleteLink(std::string_view slug, UnixTime now,
+                    const std::string& actor) override {
+    return store_->DeleteLink(slug, now, actor);
+  }
+  Result<std::vector<HistoryEntry>> LinkHistory(std::string_view slug,
+                                                int limit) override {
+    return store_->LinkHistory(slug, limit);
+  }
+  Status CreateToken(const Token& token) override {
+    return store_->CreateToken(token);
+  }
+  Result<Token> FindToken(std::string_view id) override {
+    return store_->FindToken(id);
+  }
+  Result<std::vector<Token>> ListTokens() override {
+    return store_->ListTokens();
+  }
+  Status RevokeToken(std::string_view name, UnixTime now) override {
+    return store_->RevokeToken(name, now);
+  }
+  Status TouchToken(std::string_view id, UnixTime now) override {
+    return store_->TouchToken(id, now);
   }
   Result<LinkPage> ListLinks(const ListQuery& query) override {
     return store_->ListLinks(query);
@@ -195,9 +215,16 @@ TEST_CASE("sqlite: links survive closing and reopening") {
     auto store = MustOpen(path);
     REQUIRE(store->CreateLink(link).ok());
     REQUIRE(store->CreateLink(NewLink("gone")).ok());
-    REQUIRE(store->DeleteLink("gone").ok());
+    REQUIRE(store->DeleteLink("gone", kNow, "tester").ok());
     REQUIRE(store->AddVisits({{"keep", 4}}).ok());
     REQUIRE(*store->ConsumeLimitedVisit("keep"));
+    Token token;
+    token.name = "kept-token";
+    token.id = "id-kept";
+    token.secret_digest = std::string(32, '\x7f');
+    token.scope = Scope::kAdmin;
+    REQUIRE(store->CreateToken(token).ok());
+    REQUIRE(store->RevokeToken("kept-token", kNow + 1).ok());
   }
   CHECK_FALSE(std::filesystem::exists(path + "-wal"));
   for (int reopen = 0; reopen < 2; ++reopen) {
@@ -211,10 +238,19 @@ TEST_CASE("sqlite: links survive closing and reopening") {
     CHECK(got->max_visits == 9);
     CHECK(got->visits == 5);
     CHECK(store->GetLink("gone").status().code() == Code::kNotFound);
+    Result<std::vector<HistoryEntry>> history = store->LinkHistory("gone", 10);
+    REQUIRE(history.ok());
+    REQUIRE(history->size() == 2);
+    CHECK((*history)[1].action == "delete");
+    Result<Token> token = store->FindToken("id-kept");
+    REQUIRE(token.ok());
+    CHECK(token->scope == Scope::kAdmin);
+    CHECK(token->secret_digest == std::string(32, '\x7f'));
+    CHECK(token->revoked_at == kNow + 1);
     Result<StoreInfo> info = store->Info();
     REQUIRE(info.ok());
     CHECK(info->links == 1);
-    CHECK(info->schema_version == 1);
+    CHECK(info->schema_version == 2);
     CHECK(info->backend == "sqlite");
   }
 }
@@ -309,7 +345,7 @@ TEST_CASE("sqlite: a schema newer than this build is refused, untouched") {
   CHECK(store.status().code() == Code::kUnavailable);
   CHECK(Contains(store.status().message(),
                  "database schema version 99 is newer than this shortyd "
-                 "understands (1); upgrade shorty"));
+                 "understands (2); upgrade shorty"));
   CHECK(ReadBytes(path) == before);
 }
 
@@ -377,7 +413,7 @@ TEST_CASE("sqlite: the database is in WAL mode and marked as shorty's") {
   auto store = MustOpen(path);
   REQUIRE(store->CreateLink(NewLink("wal")).ok());
   CHECK(RawQuery(path, "PRAGMA journal_mode") == "wal");
-  CHECK(RawQuery(path, "PRAGMA user_version") == "1");
+  CHECK(RawQuery(path, "PRAGMA user_version") == "2");
   CHECK(RawQuery(path, "PRAGMA application_id") == std::to_string(0x73686f72));
   CHECK(RawQuery(path, "SELECT slug_key FROM links") == "wal");
   CHECK(std::filesystem::exists(path + ".lock"));
@@ -406,12 +442,189 @@ TEST_CASE("sqlite: changing the case rule re-keys existing links") {
   CHECK(ReadBytes(path) == before);
   {
     auto store = MustOpen(path, true);
-    REQUIRE(store->DeleteLink("mixedcase").ok());
+    REQUIRE(store->DeleteLink("mixedcase", kNow, "tester").ok());
   }
   auto store = MustOpen(path, false);
   CHECK(store->GetLink("MIXEDCASE")->slug == "MixedCase");
   CHECK(store->CreateLink(NewLink("mixedCASE")).status().code() ==
         Code::kAlreadyExists);
+}
+
+TEST_CASE("sqlite: changing the case rule re-keys history too") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  auto count = [](SqliteStore& store, const std::string& slug) {
+    Result<std::vector<HistoryEntry>> history = store.LinkHistory(slug, 100);
+    REQUIRE(history.ok());
+    return history->size();
+  };
+  LinkPatch patch;
+  patch.title = "edited";
+  {
+    auto store = MustOpen(path, /*case_sensitive=*/false);
+    REQUIRE(store->CreateLink(NewLink("MixedCase")).ok());
+    REQUIRE(store->UpdateLink("mixedcase", patch, kNow + 1, "bob").ok());
+    REQUIRE(store->CreateLink(NewLink("GoneLink")).ok());
+    REQUIRE(store->DeleteLink("gonelink", kNow + 2, "bob").ok());
+  }
+  {
+    auto store = MustOpen(path, /*case_sensitive=*/true);
+    CHECK(count(*store, "MixedCase") == 2);
+    CHECK(count(*store, "mixedcase") == 0);
+    // A deleted link's history follows its slug as well.
+    CHECK(count(*store, "GoneLink") == 2);
+    CHECK(count(*store, "gonelink") == 0);
+    REQUIRE(store->CreateLink(NewLink("mixedcase")).ok());
+    CHECK(count(*store, "mixedcase") == 1);
+    CHECK(count(*store, "MixedCase") == 2);
+    REQUIRE(store->DeleteLink("mixedcase", kNow + 3, "bob").ok());
+  }
+  // Back to case-insensitive: the two slugs' histories are one again, as
+  // they would have been had the rule never changed.
+  auto store = MustOpen(path, /*case_sensitive=*/false);
+  Result<std::vector<HistoryEntry>> history =
+      store->LinkHistory("MIXEDCASE", 100);
+  REQUIRE(history.ok());
+  std::vector<std::string> slugs;
+  for (const HistoryEntry& entry : *history) slugs.push_back(entry.slug);
+  CHECK(slugs == std::vector<std::string>{"MixedCase", "MixedCase", "mixedcase",
+                                          "mixedcase"});
+  CHECK(count(*store, "gonelink") == 2);
+}
+
+// The schema exactly as version 1 shipped it (kMigrations[0]), with what
+// SqliteStore::Open of that version wrote besides.
+constexpr char kVersion1Schema[] = R"sql(
+CREATE TABLE meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE links (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  slug TEXT NOT NULL,
+  slug_key TEXT NOT NULL UNIQUE,
+  target TEXT NOT NULL,
+  title TEXT NOT NULL DEFAULT '',
+  note TEXT NOT NULL DEFAULT '',
+  status INTEGER NOT NULL DEFAULT 302,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL DEFAULT '',
+  expires_at INTEGER,
+  max_visits INTEGER,
+  visits INTEGER NOT NULL DEFAULT 0,
+  disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX links_by_created ON links (created_at, id);
+
+CREATE TABLE link_tags (
+  link_id INTEGER NOT NULL REFERENCES links (id) ON DELETE CASCADE,
+  tag TEXT NOT NULL,
+  PRIMARY KEY (link_id, tag)
+) WITHOUT ROWID;
+CREATE INDEX link_tags_by_tag ON link_tags (tag, link_id);
+
+PRAGMA application_id = 1936224114;
+PRAGMA user_version = 1;
+PRAGMA journal_mode = WAL;
+INSERT INTO meta (key, value) VALUES ('slug_case', 'insensitive');
+)sql";
+
+TEST_CASE("sqlite: a version 1 database migrates to version 2, keeping links") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  RawExec(path, kVersion1Schema);
+  RawExec(path, R"sql(
+INSERT INTO links (slug, slug_key, target, title, status, created_at,
+                   updated_at, created_by, expires_at, max_visits, visits)
+VALUES ('OldLink', 'oldlink', 'https://old.example/', 'from v1', 301,
+        1700000000, 1700000100, 'admin', 1800000000, 50, 7);
+INSERT INTO link_tags (link_id, tag) VALUES (1, 'legacy'), (1, 'v1');
+)sql");
+  REQUIRE(RawQuery(path, "PRAGMA user_version") == "1");
+
+  {
+    auto store = MustOpen(path);
+    Result<Link> link = store->GetLink("oldlink");
+    REQUIRE(link.ok());
+    CHECK(link->slug == "OldLink");
+    CHECK(link->target == "https://old.example/");
+    CHECK(link->title == "from v1");
+    CHECK(link->status == 301);
+    CHECK(link->created_at == 1700000000);
+    CHECK(link->updated_at == 1700000100);
+    CHECK(link->created_by == "admin");
+    CHECK(link->expires_at == 1800000000);
+    CHECK(link->max_visits == 50);
+    CHECK(link->visits == 7);
+    CHECK(link->tags == std::vector<std::string>{"legacy", "v1"});
+    CHECK(store->Info()->schema_version == 2);
+
+    // No history from before there was history, and no tokens.
+    Result<std::vector<HistoryEntry>> history =
+        store->LinkHistory("OldLink", 100);
+    REQUIRE(history.ok());
+    CHECK(history->empty());
+    Result<std::vector<Token>> tokens = store->ListTokens();
+    REQUIRE(tokens.ok());
+    CHECK(tokens->empty());
+
+    // From now on, changes are recorded.
+    LinkPatch patch;
+    patch.title = "from v2";
+    REQUIRE(store->UpdateLink("OLDLINK", patch, kNow, "admin").ok());
+    history = store->LinkHistory("oldlink", 100);
+    REQUIRE(history.ok());
+    REQUIRE(history->size() == 1);
+    CHECK((*history)[0].action == "edit");
+    CHECK((*history)[0].slug == "OldLink");
+  }
+  CHECK(RawQuery(path, "PRAGMA user_version") == "2");
+  CHECK(RawQuery(path,
+                 "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                 "('link_history', 'link_history_by_slug', 'tokens')") == "3");
+  // History outlives links: no foreign key ties it to them.
+  CHECK(RawQuery(path,
+                 "SELECT count(*) FROM pragma_foreign_key_list("
+                 "'link_history')") == "0");
+  // Opening again migrates nothing more.
+  auto store = MustOpen(path);
+  CHECK(store->Info()->schema_version == 2);
+  CHECK(store->LinkHistory("oldlink", 100)->size() == 1);
+}
+
+TEST_CASE(
+    "sqlite: a token with a scope this build does not know is Corruption") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  {
+    auto store = MustOpen(path);
+    Token token;
+    token.name = "good";
+    token.id = "id-good";
+    token.secret_digest = std::string(32, 'x');
+    REQUIRE(store->CreateToken(token).ok());
+  }
+  RawExec(path,
+          "INSERT INTO tokens (id, name, secret_digest, scope, created_at, "
+          "created_by) VALUES ('id-odd', 'odd', x'00', 9, 0, 'admin')");
+  auto store = MustOpen(path);
+  Result<Token> odd = store->FindToken("id-odd");
+  REQUIRE_FALSE(odd.ok());
+  CHECK(odd.status().code() == Code::kCorruption);
+  CHECK(Contains(odd.status().message(), "'odd'"));
+  CHECK(Contains(odd.status().message(), "scope 9"));
+  CHECK(store->ListTokens().status().code() == Code::kCorruption);
+  CHECK(store->FindToken("id-good").ok());
+
+  // Nor is an unknown scope written.
+  Token bad;
+  bad.name = "bad";
+  bad.id = "id-bad";
+  bad.scope = static_cast<Scope>(0);
+  CHECK(store->CreateToken(bad).code() == Code::kInvalidArgument);
+  CHECK(store->FindToken("id-bad").status().code() == Code::kNotFound);
 }
 
 TEST_CASE("sqlite: one reader connection serves many threads") {

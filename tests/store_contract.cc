@@ -5,7 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -15,6 +17,7 @@
 #include "shared/link.h"
 #include "shared/status.h"
 #include "shared/store.h"
+#include "shared/timeparse.h"
 
 namespace shorty {
 namespace {
@@ -165,13 +168,13 @@ TEST_CASE("store: slugs are case-insensitive by default, keeping their case") {
 
   LinkPatch patch;
   patch.title = "via other case";
-  Result<Link> updated = store->UpdateLink("MYLINK", patch, kNow + 1);
+  Result<Link> updated = store->UpdateLink("MYLINK", patch, kNow + 1, "tester");
   REQUIRE(updated.ok());
   CHECK(updated->slug == "MyLink");
   CHECK(MustGet(*store, "mylink").title == "via other case");
 
   CHECK(store->ConsumeLimitedVisit("mylink").ok());
-  CHECK(store->DeleteLink("myLINK").ok());
+  CHECK(store->DeleteLink("myLINK", kNow, "tester").ok());
   CHECK(store->GetLink("MyLink").status().code() == Code::kNotFound);
 }
 
@@ -189,7 +192,7 @@ TEST_CASE("store: case-sensitive mode keeps slugs that differ in case apart") {
   CHECK(store->CreateLink(NewLink("Abc")).status().code() ==
         Code::kAlreadyExists);
 
-  CHECK(store->DeleteLink("Abc").ok());
+  CHECK(store->DeleteLink("Abc", kNow, "tester").ok());
   CHECK(store->GetLink("Abc").status().code() == Code::kNotFound);
   CHECK(MustGet(*store, "abc").target == "https://example.com/lower");
 }
@@ -232,6 +235,7 @@ TEST_CASE("store: update replaces each field that is set") {
     const char* name;
     LinkPatch patch;
     void (*apply)(Link&);
+    bool changes = true;  // false: the stored link stays as it was
   };
   std::vector<Case> cases;
   {
@@ -249,6 +253,7 @@ TEST_CASE("store: update replaces each field that is set") {
     LinkPatch p;
     p.title = "";
     cases.push_back({"title cleared", p, [](Link& l) { l.title = ""; }});
+    cases.push_back({"title unchanged", p, [](Link&) {}, false});
   }
   {
     LinkPatch p;
@@ -259,6 +264,11 @@ TEST_CASE("store: update replaces each field that is set") {
     LinkPatch p;
     p.tags = std::vector<std::string>{"z", "c", "z"};
     cases.push_back({"tags", p, [](Link& l) { l.tags = {"c", "z"}; }});
+  }
+  {
+    LinkPatch p;
+    p.tags = std::vector<std::string>{"z", "c", "c"};  // as stored already
+    cases.push_back({"tags unchanged", p, [](Link&) {}, false});
   }
   {
     LinkPatch p;
@@ -303,7 +313,8 @@ TEST_CASE("store: update replaces each field that is set") {
     p.disabled = false;
     cases.push_back({"enabled", p, [](Link& l) { l.disabled = false; }});
   }
-  cases.push_back({"empty patch", LinkPatch{}, [](Link&) {}});
+  cases.push_back({"empty patch", LinkPatch{}, [](Link&) {}, false});
+
   {
     LinkPatch p;
     p.target = "https://all.example/";
@@ -332,8 +343,9 @@ TEST_CASE("store: update replaces each field that is set") {
     CAPTURE(c.name);
     now += 10;
     c.apply(expected);
-    expected.updated_at = now;
-    Result<Link> updated = store->UpdateLink("upd", c.patch, now);
+    // A patch that changes nothing leaves updated_at alone too.
+    if (c.changes) expected.updated_at = now;
+    Result<Link> updated = store->UpdateLink("upd", c.patch, now, "tester");
     INFO(updated.status().message());
     REQUIRE(updated.ok());
     CheckSameLink(*updated, expected);
@@ -353,11 +365,12 @@ TEST_CASE("store: missing links are NotFound") {
   CHECK(store->GetLink("absent").status().code() == Code::kNotFound);
   LinkPatch patch;
   patch.title = "x";
-  CHECK(store->UpdateLink("absent", patch, kNow).status().code() ==
+  CHECK(store->UpdateLink("absent", patch, kNow, "tester").status().code() ==
         Code::kNotFound);
-  CHECK(store->UpdateLink("absent", LinkPatch{}, kNow).status().code() ==
-        Code::kNotFound);
-  CHECK(store->DeleteLink("absent").code() == Code::kNotFound);
+  CHECK(store->UpdateLink("absent", LinkPatch{}, kNow, "tester")
+            .status()
+            .code() == Code::kNotFound);
+  CHECK(store->DeleteLink("absent", kNow, "tester").code() == Code::kNotFound);
   CHECK(store->ConsumeLimitedVisit("absent").status().code() ==
         Code::kNotFound);
   CHECK(store->GetLink("").status().code() == Code::kNotFound);
@@ -372,9 +385,9 @@ TEST_CASE("store: delete removes the link and its tags; the slug is free") {
   first.visits = 12;
   first.max_visits = 20;
   MustCreate(*store, first);
-  REQUIRE(store->DeleteLink("again").ok());
+  REQUIRE(store->DeleteLink("again", kNow, "tester").ok());
   CHECK(store->GetLink("again").status().code() == Code::kNotFound);
-  CHECK(store->DeleteLink("again").code() == Code::kNotFound);
+  CHECK(store->DeleteLink("again", kNow, "tester").code() == Code::kNotFound);
 
   Link second = NewLink("Again", kNow + 10);
   second.target = "https://second.example/";
@@ -634,7 +647,7 @@ TEST_CASE("store: ConsumeLimitedVisit counts up to the limit exactly") {
   // Raising the limit lets visits through again.
   LinkPatch raise;
   raise.max_visits = std::optional<int64_t>(4);
-  REQUIRE(store->UpdateLink("Limited", raise, kNow).ok());
+  REQUIRE(store->UpdateLink("Limited", raise, kNow, "tester").ok());
   CHECK(*store->ConsumeLimitedVisit("Limited") == true);
   CHECK(*store->ConsumeLimitedVisit("Limited") == false);
   CHECK(MustGet(*store, "Limited").visits == 4);
@@ -736,7 +749,9 @@ TEST_CASE("store: reads run alongside writes") {
     LinkPatch patch;
     patch.title = "rev " + std::to_string(i);
     patch.tags = std::vector<std::string>{"t" + std::to_string(i % 3)};
-    if (!store->UpdateLink("r" + std::to_string(i % 20), patch, kNow + i)
+    if (!store
+             ->UpdateLink("r" + std::to_string(i % 20), patch, kNow + i,
+                          "tester")
              .ok()) {
       ++write_errors;
     }
@@ -772,7 +787,7 @@ TEST_CASE("store: Info counts every link, active or not") {
   MustCreate(*store, expired);
   MustCreate(*store, NewLink("i3"));
   CHECK(store->Info()->links == 3);
-  REQUIRE(store->DeleteLink("i3").ok());
+  REQUIRE(store->DeleteLink("i3", kNow, "tester").ok());
   CHECK(store->Info()->links == 2);
 }
 
@@ -782,6 +797,470 @@ TEST_CASE("store: Checkpoint succeeds and loses nothing") {
   CHECK(store->Checkpoint().ok());
   CHECK(MustGet(*store, "ck").slug == "ck");
   CHECK(store->Checkpoint().ok());
+}
+
+std::vector<HistoryEntry> History(Store& store, const std::string& slug,
+                                  int limit = 1000) {
+  Result<std::vector<HistoryEntry>> history = store.LinkHistory(slug, limit);
+  INFO("history of ", slug, ": ", history.status().message());
+  REQUIRE(history.ok());
+  return *history;
+}
+
+std::vector<std::string> Actions(const std::vector<HistoryEntry>& history) {
+  std::vector<std::string> actions;
+  for (const HistoryEntry& entry : history) actions.push_back(entry.action);
+  return actions;
+}
+
+nlohmann::json Changes(const HistoryEntry& entry) {
+  nlohmann::json changes =
+      nlohmann::json::parse(entry.changes, nullptr, /*allow_exceptions=*/false);
+  INFO("changes: ", entry.changes);
+  REQUIRE(changes.is_object());
+  return changes;
+}
+
+// The names of the fields an entry records as changed.
+std::set<std::string> ChangedFields(const HistoryEntry& entry) {
+  std::set<std::string> fields;
+  nlohmann::json changes = Changes(entry);
+  for (auto it = changes.begin(); it != changes.end(); ++it) {
+    fields.insert(it.key());
+  }
+  return fields;
+}
+
+Link MustUpdate(Store& store, const std::string& slug, const LinkPatch& patch,
+                UnixTime now, const std::string& actor) {
+  Result<Link> updated = store.UpdateLink(slug, patch, now, actor);
+  INFO("update ", slug, ": ", updated.status().message());
+  REQUIRE(updated.ok());
+  return *updated;
+}
+
+TEST_CASE("store: history records each kind of change, by whom and when") {
+  auto store = Make();
+  Link link = NewLink("Hist");
+  link.created_by = "alice";
+  link.title = "first";
+  link.tags = {"b", "a"};
+  link.max_visits = 10;
+  MustCreate(*store, link);
+
+  LinkPatch edit;
+  edit.title = "second";
+  edit.tags = std::vector<std::string>{"a", "c"};
+  MustUpdate(*store, "Hist", edit, kNow + 10, "bob");
+  LinkPatch expire;
+  expire.expires_at = std::optional<UnixTime>(kNow + 20);
+  MustUpdate(*store, "hist", expire, kNow + 20, "carol");
+  LinkPatch disable;
+  disable.disabled = true;
+  MustUpdate(*store, "HIST", disable, kNow + 30, "dave");
+  LinkPatch enable;
+  enable.disabled = false;
+  MustUpdate(*store, "Hist", enable, kNow + 40, "erin");
+  LinkPatch several;  // disabling among other changes is an edit
+  several.disabled = true;
+  several.status = 301;
+  MustUpdate(*store, "Hist", several, kNow + 45, "erin");
+  REQUIRE(store->DeleteLink("hist", kNow + 50, "frank").ok());
+
+  std::vector<HistoryEntry> history = History(*store, "Hist");
+  REQUIRE(history.size() == 7);
+  CHECK(Actions(history) == std::vector<std::string>{"create", "edit", "expire",
+                                                     "disable", "enable",
+                                                     "edit", "delete"});
+  std::vector<std::string> actors;
+  std::vector<UnixTime> times;
+  for (size_t i = 0; i < history.size(); ++i) {
+    CAPTURE(i);
+    CHECK(history[i].slug == "Hist");
+    if (i > 0) CHECK(history[i].seq > history[i - 1].seq);
+    actors.push_back(history[i].actor);
+    times.push_back(history[i].at);
+  }
+  CHECK(actors == std::vector<std::string>{"alice", "bob", "carol", "dave",
+                                           "erin", "erin", "frank"});
+  CHECK(times == std::vector<UnixTime>{kNow, kNow + 10, kNow + 20, kNow + 30,
+                                       kNow + 40, kNow + 45, kNow + 50});
+
+  using nlohmann::json;
+  // create: every set field, null before.
+  json created = Changes(history[0]);
+  CHECK(created["target"] == json::array({nullptr, link.target}));
+  CHECK(created["title"] == json::array({nullptr, "first"}));
+  CHECK(created["note"] == json::array({nullptr, ""}));
+  CHECK(created["tags"] == json::array({nullptr, {"a", "b"}}));
+  CHECK(created["status"] == json::array({nullptr, 302}));
+  CHECK(created["max_visits"] == json::array({nullptr, 10}));
+  CHECK(created["disabled"] == json::array({nullptr, false}));
+  // edits: only what changed, [before, after].
+  CHECK(ChangedFields(history[1]) == std::set<std::string>{"title", "tags"});
+  CHECK(Changes(history[1])["title"] == json::array({"first", "second"}));
+  CHECK(Changes(history[1])["tags"] == json::array({{"a", "b"}, {"a", "c"}}));
+  CHECK(ChangedFields(history[2]) == std::set<std::string>{"expires_at"});
+  CHECK(Changes(history[2])["expires_at"] ==
+        json::array({nullptr, FormatTime(kNow + 20)}));
+  CHECK(Changes(history[3]) == json{{"disabled", {false, true}}});
+  CHECK(Changes(history[4]) == json{{"disabled", {true, false}}});
+  CHECK(ChangedFields(history[5]) ==
+        std::set<std::string>{"disabled", "status"});
+  // delete: every field, null after.
+  json deleted = Changes(history[6]);
+  CHECK(deleted["target"] == json::array({link.target, nullptr}));
+  CHECK(deleted["title"] == json::array({"second", nullptr}));
+  CHECK(deleted["tags"] == json::array({{"a", "c"}, nullptr}));
+  CHECK(deleted["status"] == json::array({301, nullptr}));
+  CHECK(deleted["expires_at"] == json::array({FormatTime(kNow + 20), nullptr}));
+  CHECK(deleted["max_visits"] == json::array({10, nullptr}));
+  CHECK(deleted["disabled"] == json::array({true, nullptr}));
+}
+
+TEST_CASE("store: a patch that changes nothing records nothing") {
+  auto store = Make();
+  Link link = NewLink("same");
+  link.title = "title";
+  link.tags = {"x", "y"};
+  link.expires_at = kNow + 100;
+  Link created = MustCreate(*store, link);
+
+  std::vector<LinkPatch> patches(6);
+  patches[1].title = "title";
+  patches[2].tags = std::vector<std::string>{"y", "x", "y"};
+  patches[3].disabled = false;
+  patches[4].expires_at = std::optional<UnixTime>(kNow + 100);
+  patches[5].max_visits = std::optional<int64_t>();
+  for (size_t i = 0; i < patches.size(); ++i) {
+    CAPTURE(i);
+    Link returned = MustUpdate(*store, "SAME", patches[i], kNow + 50, "bob");
+    CheckSameLink(returned, created);
+    CheckSameLink(MustGet(*store, "same"), created);
+  }
+  CHECK(Actions(History(*store, "same")) == std::vector<std::string>{"create"});
+
+  // Visits are no change of the link either.
+  REQUIRE(store->AddVisits({{"same", 3}}).ok());
+  CHECK(History(*store, "same").size() == 1);
+}
+
+TEST_CASE("store: failed writes record no history") {
+  auto store = Make();
+  MustCreate(*store, NewLink("taken"));
+  Link again = NewLink("TAKEN");
+  again.created_by = "intruder";
+  CHECK(store->CreateLink(again).status().code() == Code::kAlreadyExists);
+  LinkPatch patch;
+  patch.title = "x";
+  CHECK(store->UpdateLink("missing", patch, kNow, "bob").status().code() ==
+        Code::kNotFound);
+  CHECK(store->DeleteLink("missing", kNow, "bob").code() == Code::kNotFound);
+
+  std::vector<HistoryEntry> history = History(*store, "taken");
+  REQUIRE(history.size() == 1);
+  CHECK(history[0].actor == "tester");
+  CHECK(History(*store, "missing").empty());
+}
+
+TEST_CASE("store: history outlives its link and continues with the next") {
+  auto store = Make();
+  Link first = NewLink("Again");
+  first.created_by = "alice";
+  MustCreate(*store, first);
+  REQUIRE(store->DeleteLink("again", kNow + 10, "bob").ok());
+  CHECK(store->GetLink("Again").status().code() == Code::kNotFound);
+
+  // The deleted link's history is still there.
+  std::vector<HistoryEntry> history = History(*store, "Again");
+  CHECK(Actions(history) == std::vector<std::string>{"create", "delete"});
+
+  Link second = NewLink("AGAIN", kNow + 20);
+  second.created_by = "carol";
+  second.target = "https://second.example/";
+  MustCreate(*store, second);
+  LinkPatch patch;
+  patch.note = "second life";
+  MustUpdate(*store, "again", patch, kNow + 30, "dave");
+  MustCreate(*store, NewLink("other"));
+
+  history = History(*store, "again");
+  CHECK(Actions(history) ==
+        std::vector<std::string>{"create", "delete", "create", "edit"});
+  REQUIRE(history.size() == 4);
+  std::vector<std::string> slugs;
+  std::vector<std::string> actors;
+  for (const HistoryEntry& entry : history) {
+    slugs.push_back(entry.slug);
+    actors.push_back(entry.actor);
+  }
+  CHECK(slugs == std::vector<std::string>{"Again", "Again", "AGAIN", "AGAIN"});
+  CHECK(actors == std::vector<std::string>{"alice", "bob", "carol", "dave"});
+  CHECK(Changes(history[2])["target"] ==
+        nlohmann::json::array({nullptr, "https://second.example/"}));
+  CHECK(Actions(History(*store, "other")) ==
+        std::vector<std::string>{"create"});
+  CHECK(History(*store, "never-was").empty());
+}
+
+TEST_CASE("store: history is looked up by the slug's folded key") {
+  auto insensitive = Make(false);
+  MustCreate(*insensitive, NewLink("MyLink"));
+  for (const char* spelling : {"MyLink", "mylink", "MYLINK"}) {
+    CAPTURE(spelling);
+    std::vector<HistoryEntry> history = History(*insensitive, spelling);
+    REQUIRE(history.size() == 1);
+    CHECK(history[0].slug == "MyLink");
+  }
+
+  auto sensitive = Make(true);
+  MustCreate(*sensitive, NewLink("Abc"));
+  MustCreate(*sensitive, NewLink("abc"));
+  LinkPatch patch;
+  patch.title = "lower";
+  MustUpdate(*sensitive, "abc", patch, kNow + 1, "bob");
+  CHECK(Actions(History(*sensitive, "Abc")) ==
+        std::vector<std::string>{"create"});
+  CHECK(Actions(History(*sensitive, "abc")) ==
+        std::vector<std::string>{"create", "edit"});
+  CHECK(History(*sensitive, "ABC").empty());
+}
+
+TEST_CASE("store: history limit keeps the newest, oldest first") {
+  auto store = Make();
+  MustCreate(*store, NewLink("busy"));
+  for (int i = 1; i < 10; ++i) {
+    LinkPatch patch;
+    patch.title = "rev " + std::to_string(i);
+    MustUpdate(*store, "busy", patch, kNow + i, "bob");
+  }
+  auto titles = [](const std::vector<HistoryEntry>& history) {
+    std::vector<std::string> result;
+    for (const HistoryEntry& entry : history) {
+      nlohmann::json changes = Changes(entry);
+      result.push_back(changes["title"][1].get<std::string>());
+    }
+    return result;
+  };
+  CHECK(titles(History(*store, "busy", 3)) ==
+        std::vector<std::string>{"rev 7", "rev 8", "rev 9"});
+  // Outside 1..1000 the limit is clamped.
+  for (int limit : {1, 0, -5}) {
+    CAPTURE(limit);
+    CHECK(titles(History(*store, "busy", limit)) ==
+          std::vector<std::string>{"rev 9"});
+  }
+  for (int limit : {10, 11, 1000, 1'000'000}) {
+    CAPTURE(limit);
+    std::vector<HistoryEntry> all = History(*store, "busy", limit);
+    REQUIRE(all.size() == 10);
+    CHECK(all.front().action == "create");
+  }
+}
+
+TEST_CASE("store: concurrent edits each record exactly one entry, in order") {
+  auto store = Make();
+  MustCreate(*store, NewLink("contended"));
+  constexpr int kThreads = 8;
+  constexpr int kEdits = 50;
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kEdits; ++i) {
+        LinkPatch patch;  // unique per edit, so every one is a change
+        patch.title =
+            "thread " + std::to_string(t) + " edit " + std::to_string(i);
+        if (!store
+                 ->UpdateLink("contended", patch, kNow + i,
+                              "actor-" + std::to_string(t))
+                 .ok()) {
+          ++errors;
+        }
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(errors == 0);
+
+  std::vector<HistoryEntry> history = History(*store, "contended");
+  REQUIRE(history.size() == 1 + kThreads * kEdits);
+  CHECK(history.front().action == "create");
+  std::set<std::string> titles;
+  for (size_t i = 1; i < history.size(); ++i) {
+    CAPTURE(i);
+    CHECK(history[i].seq > history[i - 1].seq);
+    CHECK(history[i].action == "edit");
+    nlohmann::json changes = Changes(history[i]);
+    titles.insert(changes["title"][1].get<std::string>());
+    // Each entry's "before" is the previous entry's "after": no lost update.
+    if (i > 1) {
+      CHECK(changes["title"][0] == Changes(history[i - 1])["title"][1]);
+    }
+  }
+  CHECK(titles.size() == kThreads * kEdits);
+  CHECK(Changes(history.back())["title"][1] ==
+        MustGet(*store, "contended").title);
+}
+
+Token NewToken(const std::string& name, const std::string& id) {
+  Token token;
+  token.name = name;
+  token.id = id;
+  token.secret_digest = std::string("\x00\x01\xff", 3) + std::string(29, 'd');
+  token.scope = Scope::kWrite;
+  token.created_at = kNow;
+  token.created_by = "admin";
+  return token;
+}
+
+void CheckSameToken(const Token& a, const Token& b) {
+  CHECK(a.name == b.name);
+  CHECK(a.id == b.id);
+  CHECK(a.secret_digest == b.secret_digest);
+  CHECK(a.scope == b.scope);
+  CHECK(a.created_at == b.created_at);
+  CHECK(a.created_by == b.created_by);
+  CHECK(a.last_used_at == b.last_used_at);
+  CHECK(a.expires_at == b.expires_at);
+  CHECK(a.revoked_at == b.revoked_at);
+}
+
+Token MustFindToken(Store& store, const std::string& id) {
+  Result<Token> token = store.FindToken(id);
+  INFO("find token ", id, ": ", token.status().message());
+  REQUIRE(token.ok());
+  return *token;
+}
+
+std::vector<std::string> TokenNames(Store& store) {
+  Result<std::vector<Token>> tokens = store.ListTokens();
+  INFO(tokens.status().message());
+  REQUIRE(tokens.ok());
+  std::vector<std::string> names;
+  for (const Token& token : *tokens) names.push_back(token.name);
+  return names;
+}
+
+TEST_CASE("store: tokens round-trip every field") {
+  auto store = Make();
+  CHECK(TokenNames(*store).empty());
+
+  Token full = NewToken("deploy", "id-deploy");
+  full.scope = Scope::kAdmin;
+  full.last_used_at = kNow + 5;
+  full.expires_at = kNow + 3600;
+  full.revoked_at = kNow + 7;
+  REQUIRE(store->CreateToken(full).ok());
+  CheckSameToken(MustFindToken(*store, "id-deploy"), full);
+
+  Token bare = NewToken("bare", "id-bare");
+  bare.scope = Scope::kRead;
+  REQUIRE(store->CreateToken(bare).ok());
+  Token found = MustFindToken(*store, "id-bare");
+  CheckSameToken(found, bare);
+  CHECK_FALSE(found.last_used_at.has_value());
+  CHECK_FALSE(found.expires_at.has_value());
+  CHECK_FALSE(found.revoked_at.has_value());
+
+  Token write = NewToken("writer", "id-writer");
+  write.secret_digest = std::string(32, '\0');
+  REQUIRE(store->CreateToken(write).ok());
+  CheckSameToken(MustFindToken(*store, "id-writer"), write);
+
+  // Ids are exact: no case folding.
+  CHECK(store->FindToken("ID-BARE").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("store: tokens list by name, revoked and expired ones too") {
+  auto store = Make();
+  Token expired = NewToken("middle", "id-2");
+  expired.expires_at = kNow - 10;
+  for (const Token& token :
+       {NewToken("zulu", "id-1"), expired, NewToken("alpha", "id-3")}) {
+    REQUIRE(store->CreateToken(token).ok());
+  }
+  REQUIRE(store->RevokeToken("zulu", kNow).ok());
+  CHECK(TokenNames(*store) ==
+        std::vector<std::string>{"alpha", "middle", "zulu"});
+  Result<std::vector<Token>> tokens = store->ListTokens();
+  REQUIRE(tokens.ok());
+  REQUIRE(tokens->size() == 3);
+  CHECK((*tokens)[1].expires_at == kNow - 10);
+  CHECK((*tokens)[2].revoked_at == kNow);
+
+  // Finding does not judge: the caller decides what revoked or expired means.
+  CHECK(MustFindToken(*store, "id-1").revoked_at == kNow);
+  CHECK(MustFindToken(*store, "id-2").expires_at == kNow - 10);
+}
+
+TEST_CASE(
+    "store: a taken token name or id is AlreadyExists, changing nothing") {
+  auto store = Make();
+  Token first = NewToken("ci", "id-ci");
+  REQUIRE(store->CreateToken(first).ok());
+
+  Token same_name = NewToken("ci", "id-other");
+  same_name.scope = Scope::kAdmin;
+  Status status = store->CreateToken(same_name);
+  CHECK(status.code() == Code::kAlreadyExists);
+  CHECK(status.message().find("token 'ci' already exists") !=
+        std::string::npos);
+
+  Token same_id = NewToken("other", "id-ci");
+  status = store->CreateToken(same_id);
+  CHECK(status.code() == Code::kAlreadyExists);
+
+  CHECK(TokenNames(*store) == std::vector<std::string>{"ci"});
+  CheckSameToken(MustFindToken(*store, "id-ci"), first);
+  CHECK(store->FindToken("id-other").status().code() == Code::kNotFound);
+
+  // A revoked token's name stays taken.
+  REQUIRE(store->RevokeToken("ci", kNow).ok());
+  CHECK(store->CreateToken(NewToken("ci", "id-new")).code() ==
+        Code::kAlreadyExists);
+}
+
+TEST_CASE("store: revoking keeps the first time; touching records the use") {
+  auto store = Make();
+  REQUIRE(store->CreateToken(NewToken("ops", "id-ops")).ok());
+  REQUIRE(store->CreateToken(NewToken("other", "id-other")).ok());
+
+  REQUIRE(store->TouchToken("id-ops", kNow + 1).ok());
+  CHECK(MustFindToken(*store, "id-ops").last_used_at == kNow + 1);
+  REQUIRE(store->TouchToken("id-ops", kNow + 2).ok());
+  CHECK(MustFindToken(*store, "id-ops").last_used_at == kNow + 2);
+  REQUIRE(store->TouchToken("id-ops", kNow + 2).ok());  // same time again
+
+  REQUIRE(store->RevokeToken("ops", kNow + 10).ok());
+  CHECK(MustFindToken(*store, "id-ops").revoked_at == kNow + 10);
+  REQUIRE(store->RevokeToken("ops", kNow + 20).ok());
+  Token revoked = MustFindToken(*store, "id-ops");
+  CHECK(revoked.revoked_at == kNow + 10);
+  CHECK(revoked.last_used_at == kNow + 2);
+
+  // Nothing else moved.
+  Token other = MustFindToken(*store, "id-other");
+  CHECK_FALSE(other.revoked_at.has_value());
+  CHECK_FALSE(other.last_used_at.has_value());
+}
+
+TEST_CASE("store: missing tokens are NotFound") {
+  auto store = Make();
+  REQUIRE(store->CreateToken(NewToken("present", "id-present")).ok());
+  CHECK(store->FindToken("id-absent").status().code() == Code::kNotFound);
+  CHECK(store->FindToken("").status().code() == Code::kNotFound);
+  // Revoke is by name, find and touch by id: neither answers to the other.
+  CHECK(store->FindToken("present").status().code() == Code::kNotFound);
+  Status revoke = store->RevokeToken("absent", kNow);
+  CHECK(revoke.code() == Code::kNotFound);
+  CHECK(revoke.message().find("no token named 'absent'") != std::string::npos);
+  CHECK(store->RevokeToken("id-present", kNow).code() == Code::kNotFound);
+  CHECK(store->TouchToken("id-absent", kNow).code() == Code::kNotFound);
+  CHECK(store->TouchToken("present", kNow).code() == Code::kNotFound);
+  Token present = MustFindToken(*store, "id-present");
+  CHECK_FALSE(present.revoked_at.has_value());
+  CHECK_FALSE(present.last_used_at.has_value());
 }
 
 }  // namespace
