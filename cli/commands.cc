@@ -17,6 +17,7 @@
 #include "cli/table.h"
 #include "shared/config.h"
 #include "shared/link_json.h"
+#include "shared/qr.h"
 
 extern char** environ;
 
@@ -364,6 +365,161 @@ int StatusCommand(Client& client, const Globals& g) {
   return kExitOk;
 }
 
+struct TokenCreateOptions {
+  std::string name;
+  std::string scope = "write";
+  std::string expires;
+};
+
+int TokenCreate(Client& client, const Globals& g, const TokenCreateOptions& o) {
+  json body = {{"name", o.name}, {"scope", o.scope}};
+  if (!o.expires.empty()) body["expires_at"] = o.expires;
+  Result<json> created =
+      Request(client, "POST", "/-/api/v1/tokens", body.dump());
+  if (!created.ok()) return Fail(created.status());
+  if (g.json) {
+    std::cout << created->dump() << "\n";
+  } else {
+    // The secret alone on stdout, so it can go straight into a file or a
+    // password manager; the advice on stderr.
+    std::cout << Str(*created, "secret") << "\n";
+    std::fprintf(stderr,
+                 "shorty: token '%s' (%s) created; this is the only time its "
+                 "secret is shown\n",
+                 Printable(o.name).c_str(), Printable(o.scope).c_str());
+  }
+  return kExitOk;
+}
+
+int TokenList(Client& client, const Globals& g) {
+  Result<json> list = Request(client, "GET", "/-/api/v1/tokens");
+  if (!list.ok()) return Fail(list.status());
+  const json& tokens = (*list)["tokens"];
+  if (g.json) {
+    std::cout << tokens.dump() << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<Cell>> rows;
+  for (const auto& t : tokens) {
+    std::string state = "active";
+    Colour colour = Colour::kGreen;
+    if (!Str(t, "revoked_at").empty()) {
+      state = "revoked";
+      colour = Colour::kRed;
+    }
+    std::string last = Str(t, "last_used_at");
+    std::string expires = Str(t, "expires_at");
+    rows.push_back({{Str(t, "name")},
+                    {Str(t, "scope")},
+                    {state, colour},
+                    {Str(t, "created_at")},
+                    {last.empty() ? "never" : last},
+                    {expires.empty() ? "-" : expires}});
+  }
+  if (rows.empty()) {
+    std::fprintf(
+        stderr,
+        "shorty: no tokens; make one with 'shorty token create NAME'\n");
+    return kExitOk;
+  }
+  std::cout << RenderTable(
+      {"NAME", "SCOPE", "STATE", "CREATED", "LAST USED", "EXPIRES"}, rows,
+      DetectTerminal(), 0);
+  return kExitOk;
+}
+
+int TokenRevoke(Client& client, const Globals& g, const std::string& name) {
+  Result<json> r =
+      Request(client, "DELETE", "/-/api/v1/tokens/" + Segment(name));
+  if (!r.ok()) return Fail(r.status());
+  if (g.json) std::cout << json{{"revoked", name}}.dump() << "\n";
+  return kExitOk;
+}
+
+// One line per changed field: "title: 'a' -> 'b'".
+std::string DescribeChanges(const json& changes) {
+  std::string out;
+  if (!changes.is_object()) return out;
+  for (auto it = changes.begin(); it != changes.end(); ++it) {
+    if (!it.value().is_array() || it.value().size() != 2) continue;
+    if (!out.empty()) out += "; ";
+    const json& was = it.value()[0];
+    const json& now = it.value()[1];
+    auto show = [](const json& v) {
+      return v.is_null()     ? std::string("none")
+             : v.is_string() ? v.get<std::string>()
+                             : v.dump();
+    };
+    if (was.is_null()) {
+      out += it.key() + " " + show(now);
+    } else if (now.is_null()) {
+      out += it.key() + " was " + show(was);
+    } else {
+      out += it.key() + " " + show(was) + " -> " + show(now);
+    }
+  }
+  return out;
+}
+
+int History(Client& client, const Globals& g, const std::string& slug) {
+  Result<json> h =
+      Request(client, "GET",
+              "/-/api/v1/links/" + Segment(slug) + "/history?limit=1000");
+  if (!h.ok()) return Fail(h.status());
+  const json& entries = (*h)["history"];
+  if (g.json) {
+    std::cout << entries.dump() << "\n";
+    return kExitOk;
+  }
+  std::vector<std::vector<Cell>> rows;
+  for (const auto& e : entries) {
+    std::string action = Str(e, "action");
+    Colour colour = action == "delete"   ? Colour::kRed
+                    : action == "create" ? Colour::kGreen
+                                         : Colour::kNone;
+    rows.push_back({{Str(e, "at")},
+                    {Str(e, "actor")},
+                    {action, colour},
+                    {DescribeChanges(e["changes"])}});
+  }
+  std::cout << RenderTable({"WHEN", "WHO", "ACTION", "CHANGES"}, rows,
+                           DetectTerminal());
+  return kExitOk;
+}
+
+struct QrOptions {
+  std::string slug;
+  std::string png;
+  std::string svg;
+};
+
+int Qr(Client& client, const Globals& g, const QrOptions& o) {
+  Result<json> link =
+      Request(client, "GET", "/-/api/v1/links/" + Segment(o.slug));
+  if (!link.ok()) return Fail(link.status());
+  std::string url = Str(*link, "short_url");
+  Result<QrCode> qr = EncodeQr(url);
+  if (!qr.ok()) return Fail(qr.status());
+  auto write = [](const std::string& path, const std::string& data) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << data;
+    out.close();
+    return static_cast<bool>(out);
+  };
+  if (!o.png.empty() && !write(o.png, QrPng(*qr))) {
+    return Fail(Status::IOError("--png: cannot write " + o.png));
+  }
+  if (!o.svg.empty() && !write(o.svg, QrSvg(*qr))) {
+    return Fail(Status::IOError("--svg: cannot write " + o.svg));
+  }
+  if (g.json) {
+    std::cout << json{{"short_url", url}, {"size", qr->size}}.dump() << "\n";
+  } else if (o.png.empty() && o.svg.empty()) {
+    std::cout << QrTerminal(*qr) << url << "\n";
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 int ExitCodeFor(Code code) {
@@ -460,6 +616,40 @@ int RunShorty(int argc, char** argv) {
   CLI::App* status_cmd =
       app.add_subcommand("status", "show whether shortyd is up");
 
+  QrOptions qr;
+  CLI::App* qr_cmd = app.add_subcommand(
+      "qr", "draw a link's QR code in the terminal, or write it to a file");
+  qr_cmd->add_option("slug", qr.slug, "the link's slug")->required();
+  qr_cmd->add_option("--png", qr.png, "write a PNG image here");
+  qr_cmd->add_option("--svg", qr.svg, "write an SVG image here");
+
+  std::string history_slug;
+  CLI::App* history_cmd =
+      app.add_subcommand("history", "every change to a link: who, when, what");
+  history_cmd->add_option("slug", history_slug, "the link's slug")->required();
+
+  CLI::App* token_cmd = app.add_subcommand(
+      "token", "manage API tokens (over the control socket only)");
+  token_cmd->require_subcommand(1);
+  TokenCreateOptions token_create;
+  CLI::App* token_create_cmd = token_cmd->add_subcommand(
+      "create", "make a token; prints its secret once");
+  token_create_cmd
+      ->add_option("name", token_create.name, "a name for the token")
+      ->required();
+  token_create_cmd
+      ->add_option("--scope", token_create.scope,
+                   "read, write (default) or admin")
+      ->check(CLI::IsMember({"read", "write", "admin"}));
+  token_create_cmd->add_option("--expires", token_create.expires,
+                               "expiry: 90d, 2027-01-01 or RFC 3339");
+  CLI::App* token_ls_cmd = token_cmd->add_subcommand("ls", "list tokens");
+  std::string revoke_name;
+  CLI::App* token_revoke_cmd =
+      token_cmd->add_subcommand("revoke", "revoke a token at once");
+  token_revoke_cmd->add_option("name", revoke_name, "the token's name")
+      ->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -485,6 +675,11 @@ int RunShorty(int argc, char** argv) {
   if (rm_cmd->parsed()) return Remove(c, g, rm_slug);
   if (expire_cmd->parsed()) return Expire(c, g, expire);
   if (status_cmd->parsed()) return StatusCommand(c, g);
+  if (history_cmd->parsed()) return History(c, g, history_slug);
+  if (qr_cmd->parsed()) return Qr(c, g, qr);
+  if (token_create_cmd->parsed()) return TokenCreate(c, g, token_create);
+  if (token_ls_cmd->parsed()) return TokenList(c, g);
+  if (token_revoke_cmd->parsed()) return TokenRevoke(c, g, revoke_name);
   return kExitUsage;
 }
 

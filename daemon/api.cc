@@ -2,13 +2,16 @@
 
 #include <cstdio>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
 #include "daemon/pages.h"
 #include "shared/link_json.h"
+#include "shared/qr.h"
 #include "shared/slug.h"
+#include "shared/timeparse.h"
 
 namespace shorty {
 namespace {
@@ -49,10 +52,52 @@ void SendPage(Response& res, int status, const std::string& html) {
   res.set_content(html, "text/html; charset=utf-8");
 }
 
+struct Principal {
+  std::string actor;  // token name or local user
+  Scope scope = Scope::kRead;
+  bool local = false;
+};
+
+std::optional<int> ParseLimit(const std::string& text) {
+  char* end = nullptr;
+  long n = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || n < 1 || n > 1000) return std::nullopt;
+  return static_cast<int>(n);
+}
+
+json OptionalTime(const std::optional<UnixTime>& t) {
+  return t ? json(FormatTime(*t)) : json(nullptr);
+}
+
+json TokenJson(const Token& t) {
+  return {{"name", t.name},
+          {"scope", ScopeName(t.scope)},
+          {"created_at", FormatTime(t.created_at)},
+          {"created_by", t.created_by},
+          {"last_used_at", OptionalTime(t.last_used_at)},
+          {"expires_at", OptionalTime(t.expires_at)},
+          {"revoked_at", OptionalTime(t.revoked_at)}};
+}
+
+json HistoryJson(const std::vector<HistoryEntry>& entries) {
+  json list = json::array();
+  for (const HistoryEntry& e : entries) {
+    json changes = json::parse(e.changes, nullptr, false);
+    if (changes.is_discarded()) changes = json::object();
+    list.push_back({{"seq", e.seq},
+                    {"slug", e.slug},
+                    {"at", FormatTime(e.at)},
+                    {"actor", e.actor},
+                    {"action", e.action},
+                    {"changes", changes}});
+  }
+  return list;
+}
+
 class Routes {
  public:
-  Routes(LinkService* service, RouteOptions options)
-      : service_(service), options_(std::move(options)) {}
+  Routes(LinkService* service, TokenService* tokens, RouteOptions options)
+      : service_(service), tokens_(tokens), options_(std::move(options)) {}
 
   // GET|HEAD /{slug}[+][/extra][?query], for every path outside /-/.
   void Visit(const Request& req, Response& res) {
@@ -145,19 +190,43 @@ class Routes {
                          StateName(service_->StateOf(*link))));
   }
 
-  // Over HTTP the API needs a token; tokens arrive with the team server, so
-  // until then every HTTP API call is refused alike.
-  bool Authorize(const Request&, Response& res) {
-    if (options_.control) return true;
-    SendError(res, Status::Unauthorized("a valid API token is required: send "
-                                        "'Authorization: Bearer <token>'"));
-    return false;
-  }
-
-  std::string Actor() const {
-    const Peer& peer = CurrentPeer();
-    if (peer.local) return peer.user;
-    return "anonymous";
+  // Who a request acts as, and what it may do. Over the control socket the
+  // caller is trusted by the socket's file mode and acts as the local user;
+  // over HTTP it presents a bearer token. Sends 401 or 403 and returns
+  // nothing when the request may not go on.
+  std::optional<Principal> Authorize(const Request& req, Response& res,
+                                     Scope needed) {
+    if (options_.control) {
+      return Principal{CurrentPeer().user, Scope::kAdmin, true};
+    }
+    // A token in a URL ends up in logs and browser history: refused even
+    // when valid, so no one gets used to sending it that way.
+    if (req.has_param("token") || req.has_param("access_token")) {
+      SendError(res, TokenRequired());
+      return std::nullopt;
+    }
+    std::string header = req.get_header_value("Authorization");
+    std::string_view presented;
+    if (header.size() > 7 && (header.compare(0, 7, "Bearer ") == 0 ||
+                              header.compare(0, 7, "bearer ") == 0)) {
+      presented = std::string_view(header).substr(7);
+    }
+    Result<Token> token = tokens_->Authenticate(presented);
+    if (!token.ok()) {
+      if (token.status().code() == Code::kUnauthorized) {
+        SendError(res, token.status());
+      } else {
+        Fail(res, "authenticate", token.status());
+      }
+      return std::nullopt;
+    }
+    if (static_cast<int>(token->scope) < static_cast<int>(needed)) {
+      SendError(res, Status::Forbidden(std::string("this token's scope is ") +
+                                       ScopeName(token->scope) +
+                                       "; this needs " + ScopeName(needed)));
+      return std::nullopt;
+    }
+    return Principal{token->name, token->scope, false};
   }
 
   bool RequireJson(const Request& req, Response& res) {
@@ -170,17 +239,18 @@ class Routes {
   }
 
   void CreateLink(const Request& req, Response& res) {
-    if (!Authorize(req, res) || !RequireJson(req, res)) return;
+    auto who = Authorize(req, res, Scope::kWrite);
+    if (!who || !RequireJson(req, res)) return;
     Result<LinkInput> input = ParseLinkInput(req.body, service_->Now());
     if (!input.ok()) return SendError(res, input.status());
-    Result<Link> link = service_->Create(*input, Actor());
+    Result<Link> link = service_->Create(*input, who->actor);
     if (!link.ok()) return Fail(res, "create", link.status());
     res.set_header("Location", std::string(kLinksPath) + "/" + link->slug);
     SendJson(res, 201, ToJson(*link));
   }
 
   void ListLinks(const Request& req, Response& res) {
-    if (!Authorize(req, res)) return;
+    if (!Authorize(req, res, Scope::kRead)) return;
     ListQuery query;
     query.search = req.get_param_value("q");
     query.tag = req.get_param_value("tag");
@@ -188,15 +258,13 @@ class Routes {
     std::string all = req.get_param_value("all");
     query.include_inactive = all == "1" || all == "true";
     if (req.has_param("limit")) {
-      std::string limit = req.get_param_value("limit");
-      char* end = nullptr;
-      long n = std::strtol(limit.c_str(), &end, 10);
-      if (limit.empty() || *end != '\0' || n < 1 || n > 1000) {
+      std::optional<int> n = ParseLimit(req.get_param_value("limit"));
+      if (!n) {
         return SendError(res,
                          Status::InvalidArgument(
                              "limit: must be a whole number from 1 to 1000"));
       }
-      query.limit = static_cast<int>(n);
+      query.limit = *n;
     }
     Result<LinkPage> page = service_->List(std::move(query));
     if (!page.ok()) return Fail(res, "list", page.status());
@@ -208,30 +276,154 @@ class Routes {
   }
 
   void GetLink(const Request& req, Response& res) {
-    if (!Authorize(req, res)) return;
+    if (!Authorize(req, res, Scope::kRead)) return;
     Result<Link> link = service_->Get(req.matches[1].str());
     if (!link.ok()) return Fail(res, "get", link.status());
     SendJson(res, 200, ToJson(*link));
   }
 
   void UpdateLink(const Request& req, Response& res) {
-    if (!Authorize(req, res) || !RequireJson(req, res)) return;
+    auto who = Authorize(req, res, Scope::kWrite);
+    if (!who || !RequireJson(req, res)) return;
     Result<LinkPatch> patch = ParseLinkPatch(req.body, service_->Now());
     if (!patch.ok()) return SendError(res, patch.status());
-    Result<Link> link = service_->Update(req.matches[1].str(), *patch);
+    Result<Link> link =
+        service_->Update(req.matches[1].str(), *patch, who->actor);
     if (!link.ok()) return Fail(res, "edit", link.status());
     SendJson(res, 200, ToJson(*link));
   }
 
   void DeleteLink(const Request& req, Response& res) {
-    if (!Authorize(req, res)) return;
-    Status s = service_->Delete(req.matches[1].str());
+    auto who = Authorize(req, res, Scope::kWrite);
+    if (!who) return;
+    Status s = service_->Delete(req.matches[1].str(), who->actor);
     if (!s.ok()) return Fail(res, "delete", s);
     res.status = 204;
   }
 
+  void LinkHistory(const Request& req, Response& res) {
+    auto who = Authorize(req, res, Scope::kRead);
+    if (!who) return;
+    const std::string slug = req.matches[1].str();
+    int limit = 100;
+    if (req.has_param("limit")) {
+      std::optional<int> n = ParseLimit(req.get_param_value("limit"));
+      if (!n) {
+        return SendError(res,
+                         Status::InvalidArgument(
+                             "limit: must be a whole number from 1 to 1000"));
+      }
+      limit = *n;
+    }
+    Result<Link> link = service_->Get(slug);
+    if (!link.ok() && link.status().code() != Code::kNotFound) {
+      return Fail(res, "history", link.status());
+    }
+    // A deleted link's history is for admins only.
+    if (!link.ok() && who->scope != Scope::kAdmin) {
+      return SendError(res, link.status());
+    }
+    Result<std::vector<HistoryEntry>> history = service_->History(slug, limit);
+    if (!history.ok()) return Fail(res, "history", history.status());
+    if (!link.ok() && history->empty()) return SendError(res, link.status());
+    SendJson(res, 200, {{"slug", slug}, {"history", HistoryJson(*history)}});
+  }
+
+  void LinkQr(const Request& req, Response& res) {
+    if (!Authorize(req, res, Scope::kRead)) return;
+    std::string format =
+        req.has_param("format") ? req.get_param_value("format") : "svg";
+    if (format != "svg" && format != "png") {
+      return SendError(res, Status::InvalidArgument("format: use svg or png"));
+    }
+    Result<Link> link = service_->Get(req.matches[1].str());
+    if (!link.ok()) return Fail(res, "qr", link.status());
+    Result<QrCode> qr = EncodeQr(service_->ShortUrl(link->slug));
+    if (!qr.ok()) return Fail(res, "qr", qr.status());
+    res.set_header("Cache-Control", "private, max-age=300");
+    if (format == "png") {
+      res.set_content(QrPng(*qr), "image/png");
+    } else {
+      res.set_header("Content-Security-Policy", "default-src 'none'");
+      res.set_content(QrSvg(*qr), "image/svg+xml");
+    }
+  }
+
+  // Tokens are managed where the server runs, never over the network: a
+  // stolen admin token cannot mint more.
+  bool ControlOnly(Response& res) {
+    if (options_.control) return true;
+    SendError(res, Status::Forbidden(
+                       "tokens are managed over the control socket only: run "
+                       "'shorty token ...' on the server"));
+    return false;
+  }
+
+  void CreateToken(const Request& req, Response& res) {
+    if (!ControlOnly(res) || !RequireJson(req, res)) return;
+    Result<json> body = ParseJsonObject(req.body);
+    if (!body.ok()) return SendError(res, body.status());
+    const json& j = *body;
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.key() != "name" && it.key() != "scope" &&
+          it.key() != "expires_at") {
+        return SendError(res, Status::BadRequest("unknown field '" + it.key() +
+                                                 "'; known fields: name, "
+                                                 "scope, expires_at"));
+      }
+    }
+    if (!j.contains("name") || !j["name"].is_string()) {
+      return SendError(res,
+                       Status::InvalidArgument("name: required, a string"));
+    }
+    Scope scope = Scope::kWrite;
+    if (j.contains("scope")) {
+      if (!j["scope"].is_string()) {
+        return SendError(res, Status::BadRequest("scope: expected a string"));
+      }
+      Result<Scope> parsed = ParseScope(j["scope"].get<std::string>());
+      if (!parsed.ok()) return SendError(res, parsed.status());
+      scope = *parsed;
+    }
+    std::optional<UnixTime> expires;
+    if (j.contains("expires_at") && !j["expires_at"].is_null()) {
+      if (!j["expires_at"].is_string()) {
+        return SendError(res,
+                         Status::BadRequest("expires_at: expected a string"));
+      }
+      Result<UnixTime> t =
+          ParseTimePoint(j["expires_at"].get<std::string>(), service_->Now());
+      if (!t.ok()) {
+        return SendError(res, Status::InvalidArgument("expires_at: " +
+                                                      t.status().message()));
+      }
+      expires = *t;
+    }
+    Result<TokenService::Created> created = tokens_->Create(
+        j["name"].get<std::string>(), scope, expires, CurrentPeer().user);
+    if (!created.ok()) return Fail(res, "token create", created.status());
+    SendJson(res, 201,
+             {{"token", TokenJson(created->token)}, {"secret", created->text}});
+  }
+
+  void ListTokens(const Request&, Response& res) {
+    if (!ControlOnly(res)) return;
+    Result<std::vector<Token>> tokens = tokens_->List();
+    if (!tokens.ok()) return Fail(res, "token ls", tokens.status());
+    json list = json::array();
+    for (const Token& t : *tokens) list.push_back(TokenJson(t));
+    SendJson(res, 200, {{"tokens", list}});
+  }
+
+  void RevokeToken(const Request& req, Response& res) {
+    if (!ControlOnly(res)) return;
+    Status s = tokens_->Revoke(req.matches[1].str());
+    if (!s.ok()) return Fail(res, "token revoke", s);
+    res.status = 204;
+  }
+
   void StatusInfo(const Request& req, Response& res) {
-    if (!Authorize(req, res)) return;
+    if (!Authorize(req, res, Scope::kRead)) return;
     Result<StoreInfo> info = service_->Info();
     if (!info.ok()) return Fail(res, "status", info.status());
     SendJson(res, 200,
@@ -292,6 +484,7 @@ class Routes {
   }
 
   LinkService* service_;
+  TokenService* tokens_;
   RouteOptions options_;
 };
 
@@ -328,9 +521,9 @@ int HttpStatusFor(Code code) {
 }
 
 void InstallRoutes(Listener* listener, LinkService* service,
-                   RouteOptions options) {
+                   TokenService* tokens, RouteOptions options) {
   // Owned by the handlers' closures for as long as the listener lives.
-  auto routes = std::make_shared<Routes>(service, std::move(options));
+  auto routes = std::make_shared<Routes>(service, tokens, std::move(options));
 
   // Visits take the fast way: no regex, straight from the request target.
   listener->set_pre_routing_handler(
@@ -375,6 +568,23 @@ void InstallRoutes(Listener* listener, LinkService* service,
   listener->Delete(one, [routes](const Request& q, Response& r) {
     routes->DeleteLink(q, r);
   });
+
+  listener->Get(one + "/history", [routes](const Request& q, Response& r) {
+    routes->LinkHistory(q, r);
+  });
+  listener->Get(one + "/qr", [routes](const Request& q, Response& r) {
+    routes->LinkQr(q, r);
+  });
+  const std::string tokens_path = "/-/api/v1/tokens";
+  listener->Post(tokens_path, [routes](const Request& q, Response& r) {
+    routes->CreateToken(q, r);
+  });
+  listener->Get(tokens_path, [routes](const Request& q, Response& r) {
+    routes->ListTokens(q, r);
+  });
+  listener->Delete(
+      tokens_path + "/([^/]+)",
+      [routes](const Request& q, Response& r) { routes->RevokeToken(q, r); });
 
   listener->set_error_handler(httplib::Server::HandlerWithResponse(
       [routes](const Request& q, Response& r) {

@@ -6,6 +6,7 @@
 #include <functional>
 
 #include "daemon/http_server.h"
+#include "shared/auth.h"
 #include "shared/link_service.h"
 #include "shared/status.h"
 
@@ -22,8 +23,9 @@ struct RouteOptions {
   std::function<bool()> ready;
 };
 
-// Installs every route on `listener`. `service` must outlive it.
+// Installs every route on `listener`. `service` and `tokens` must outlive
+// it.
 void InstallRoutes(Listener* listener, LinkService* service,
-                   RouteOptions options);
+                   TokenService* tokens, RouteOptions options);
 
 }  // namespace shorty

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "daemon/api.h"
+#include "daemon/web.h"
 #include "shared/sqlite_store.h"
 
 namespace shorty {
@@ -97,10 +98,21 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
       d->store_.get(), d->visits_.get(), &d->random_, clock,
       ServiceOptionsFor(config, d->http_port_));
 
+  d->tokens_ =
+      std::make_unique<TokenService>(d->store_.get(), &d->random_, clock);
+
   Daemon* self = d.get();
   auto ready = [self] { return !self->draining_.load(); };
-  InstallRoutes(d->http_.get(), d->service_.get(), {false, ready});
-  InstallRoutes(d->control_.get(), d->service_.get(), {true, ready});
+  WebOptions web;
+  web.trusted_header = config.trusted_header;
+  web.trusted_proxies = config.trusted_proxies;
+  Result<Scope> scope = ParseScope(config.trusted_scope);
+  web.trusted_scope = scope.ok() ? *scope : Scope::kRead;
+  InstallWebPages(d->http_.get(), d->service_.get(), d->tokens_.get(), web);
+  InstallRoutes(d->http_.get(), d->service_.get(), d->tokens_.get(),
+                {false, ready});
+  InstallRoutes(d->control_.get(), d->service_.get(), d->tokens_.get(),
+                {true, ready});
 
   d->visits_->Start();
   d->http_thread_ = std::thread([self] { self->http_->Serve(); });

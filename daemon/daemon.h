@@ -9,6 +9,7 @@
 
 #include "daemon/http_server.h"
 #include "daemon/visit_counter.h"
+#include "shared/auth.h"
 #include "shared/config.h"
 #include "shared/link_service.h"
 #include "shared/random.h"
@@ -50,6 +51,7 @@ class Daemon {
   std::unique_ptr<VisitCounter> visits_;
   SystemRandom random_;
   std::unique_ptr<LinkService> service_;
+  std::unique_ptr<TokenService> tokens_;
   std::unique_ptr<Listener> http_;
   std::unique_ptr<Listener> control_;
   std::thread http_thread_;

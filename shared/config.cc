@@ -464,6 +464,47 @@ const Setting<DaemonConfig> kDaemonSettings[] = {
        if (!ms.ok()) return ms.status();
        return CheckAndStore(*ms, CheckFlushInterval, &c->flush_interval_ms);
      }},
+    {"web.trusted_header", Kind::kString, "\"X-Forwarded-User\"",
+     "header naming the user, set by an authenticating proxy; \"\" = off",
+     [](const Value& v, DaemonConfig* c) {
+       for (char ch : v.text) {
+         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '-';
+         if (!ok) {
+           return Status::InvalidArgument(
+               "a header name is letters, digits and '-'");
+         }
+       }
+       c->trusted_header = v.text;
+       return Status::Ok();
+     }},
+    {"web.trusted_proxies", Kind::kStringList, "[\"127.0.0.1\"]",
+     "addresses of the proxies whose trusted_header is believed",
+     [](const Value& v, DaemonConfig* c) {
+       for (const std::string& address : v.list) {
+         bool ok = !address.empty() && address.size() <= 45;
+         for (char ch : address) {
+           ok = ok && ((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') ||
+                       (ch >= 'A' && ch <= 'F') || ch == '.' || ch == ':');
+         }
+         if (!ok) {
+           return Status::InvalidArgument(
+               "'" + address +
+               "' is not an IP address; list addresses such as \"127.0.0.1\"");
+         }
+       }
+       c->trusted_proxies = v.list;
+       return Status::Ok();
+     }},
+    {"web.trusted_scope", Kind::kString, "\"write\"",
+     "what a user signed in by the proxy may do: read, write or admin",
+     [](const Value& v, DaemonConfig* c) {
+       if (v.text != "read" && v.text != "write" && v.text != "admin") {
+         return Status::InvalidArgument("must be read, write or admin");
+       }
+       c->trusted_scope = v.text;
+       return Status::Ok();
+     }},
 };
 
 const Setting<ClientConfig> kClientSettings[] = {

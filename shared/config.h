@@ -38,6 +38,13 @@ struct DaemonConfig {
   std::vector<std::string> schemes = {"http", "https"};
   // [visits]
   int64_t flush_interval_ms = 1000;  // 10..60000; TOML/env: "1s", "250ms"
+  // [web]
+  // A header an authenticating proxy (oauth2-proxy, Authelia, Tailscale
+  // serve) sets to the signed-in user; "" = off. Honoured only on requests
+  // from web.trusted_proxies.
+  std::string trusted_header;
+  std::vector<std::string> trusted_proxies;  // IP addresses, exact
+  std::string trusted_scope = "write";       // read, write or admin
 };
 
 // One daemon setting, as --help, flag wiring and documentation need it.

@@ -244,7 +244,8 @@ Result<Link> LinkService::Get(std::string_view slug) {
 }
 
 Result<Link> LinkService::Update(std::string_view slug,
-                                 const LinkPatch& patch_in) {
+                                 const LinkPatch& patch_in,
+                                 const std::string& actor) {
   if (patch_in.empty()) {
     return Status::InvalidArgument(
         "nothing to change: give at least one field to edit");
@@ -262,13 +263,21 @@ Result<Link> LinkService::Update(std::string_view slug,
                             patch.tags ? &*patch.tags : nullptr, patch.status,
                             max_visits);
   if (!s.ok()) return s;
-  Result<Link> link = store_->UpdateLink(slug, patch, clock_());
+  Result<Link> link = store_->UpdateLink(slug, patch, clock_(), actor);
   if (link.ok()) AddPending(&*link);
   return link;
 }
 
-Status LinkService::Delete(std::string_view slug) {
-  return store_->DeleteLink(slug);
+Status LinkService::Delete(std::string_view slug, const std::string& actor) {
+  return store_->DeleteLink(slug, clock_(), actor);
+}
+
+Result<std::vector<HistoryEntry>> LinkService::History(std::string_view slug,
+                                                       int limit) {
+  if (limit < 1 || limit > 1000) {
+    return Status::InvalidArgument("limit: must be from 1 to 1000");
+  }
+  return store_->LinkHistory(slug, limit);
 }
 
 Result<LinkPage> LinkService::List(ListQuery query) {

@@ -87,11 +87,17 @@ class LinkService {
   // The link with visits not yet flushed added in. NotFound when absent.
   Result<Link> Get(std::string_view slug);
 
-  // Validates and applies a change. An expiry in the past is allowed here:
-  // that is how a link is expired early.
-  Result<Link> Update(std::string_view slug, const LinkPatch& patch);
+  // Validates and applies a change by `actor`, recorded in the link's
+  // history. An expiry in the past is allowed here: that is how a link is
+  // expired early.
+  Result<Link> Update(std::string_view slug, const LinkPatch& patch,
+                      const std::string& actor);
 
-  Status Delete(std::string_view slug);
+  // Deletes a link; its history stays.
+  Status Delete(std::string_view slug, const std::string& actor);
+
+  // The slug's history, oldest first, at most `limit` newest entries.
+  Result<std::vector<HistoryEntry>> History(std::string_view slug, int limit);
 
   Result<LinkPage> List(ListQuery query);
 

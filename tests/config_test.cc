@@ -37,6 +37,9 @@ TEST_CASE("DaemonSettings lists every key with its environment variable") {
       {"links.case_sensitive", "SHORTY_LINKS_CASE_SENSITIVE"},
       {"links.schemes", "SHORTY_LINKS_SCHEMES"},
       {"visits.flush_interval", "SHORTY_VISITS_FLUSH_INTERVAL"},
+      {"web.trusted_header", "SHORTY_WEB_TRUSTED_HEADER"},
+      {"web.trusted_proxies", "SHORTY_WEB_TRUSTED_PROXIES"},
+      {"web.trusted_scope", "SHORTY_WEB_TRUSTED_SCOPE"},
   };
   const std::vector<DaemonSettingInfo> settings = DaemonSettings();
   REQUIRE(settings.size() == std::size(expected));
@@ -885,4 +888,28 @@ TEST_CASE("EnvironmentFrom reads NAME=VALUE entries and skips others") {
   CHECK(env["X"] == "a=b");
   CHECK(env.count("NOEQUALS") == 0);
   CHECK(shorty::EnvironmentFrom(nullptr).empty());
+}
+
+TEST_CASE("web settings: trusted header, proxies and scope") {
+  using namespace shorty;
+  DaemonConfig c;
+  REQUIRE(ParseDaemonConfig("[web]\ntrusted_header = \"X-Forwarded-User\"\n"
+                            "trusted_proxies = [\"127.0.0.1\", \"::1\"]\n"
+                            "trusted_scope = \"read\"\n",
+                            "w.toml", &c)
+              .ok());
+  CHECK(c.trusted_header == "X-Forwarded-User");
+  CHECK(c.trusted_proxies == std::vector<std::string>{"127.0.0.1", "::1"});
+  CHECK(c.trusted_scope == "read");
+  DaemonConfig d;
+  Status bad =
+      ParseDaemonConfig("[web]\ntrusted_header = \"X User\"\n", "w.toml", &d);
+  CHECK(bad.message().find("w.toml:2") != std::string::npos);
+  CHECK_FALSE(ParseDaemonConfig("[web]\ntrusted_proxies = [\"example.com\"]\n",
+                                "w.toml", &d)
+                  .ok());
+  CHECK_FALSE(
+      ParseDaemonConfig("[web]\ntrusted_scope = \"root\"\n", "w.toml", &d)
+          .ok());
+  CHECK(d.trusted_header.empty());
 }

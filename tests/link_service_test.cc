@@ -380,7 +380,7 @@ TEST_CASE("Create refuses an expiry not in the future; Update allows it") {
 
   LinkPatch patch;
   patch.expires_at = std::optional<UnixTime>(kStart - 3600);
-  Result<Link> updated = f.service->Update("soon", patch);
+  Result<Link> updated = f.service->Update("soon", patch, "tester");
   INFO(updated.status().message());
   REQUIRE(updated.ok());
   CHECK(updated->expires_at == std::optional<UnixTime>(kStart - 3600));
@@ -443,7 +443,7 @@ TEST_CASE("Create and Update: title and note rules") {
     LinkPatch patch;
     patch.title = c.title;
     patch.note = c.note;
-    Result<Link> updated = f.service->Update("base", patch);
+    Result<Link> updated = f.service->Update("base", patch, "tester");
     INFO("update: ", updated.status().message());
     if (c.error == nullptr) {
       REQUIRE(created.ok());
@@ -463,7 +463,7 @@ TEST_CASE("Create and Update: title and note rules") {
   LinkPatch bad;
   bad.title = "x\x01";
   bad.note = "kept?";
-  REQUIRE_FALSE(f.service->Update("base", bad).ok());
+  REQUIRE_FALSE(f.service->Update("base", bad, "tester").ok());
   Result<Link> now = f.service->Get("base");
   REQUIRE(now.ok());
   CHECK(now->note != "kept?");
@@ -515,7 +515,7 @@ TEST_CASE("Create and Update: tags are validated, sorted and de-duplicated") {
     INFO("create: ", created.status().message());
     LinkPatch patch;
     patch.tags = c.tags;
-    Result<Link> updated = f.service->Update("base", patch);
+    Result<Link> updated = f.service->Update("base", patch, "tester");
     INFO("update: ", updated.status().message());
     if (c.error == nullptr) {
       REQUIRE(created.ok());
@@ -581,7 +581,7 @@ TEST_CASE("Create and Update: status and max_visits rules") {
                                              " is not a redirect status"));
     LinkPatch patch;
     patch.status = status;
-    CHECK(CodeOf(f.service->Update("base", patch).status()) ==
+    CHECK(CodeOf(f.service->Update("base", patch, "tester").status()) ==
           "invalid_argument");
   }
   for (int status : {301, 302, 307, 308}) {
@@ -601,7 +601,7 @@ TEST_CASE("Create and Update: status and max_visits rules") {
                    "1000000000000"));
     LinkPatch patch;
     patch.max_visits = std::optional<int64_t>(max);
-    CHECK(CodeOf(f.service->Update("base", patch).status()) ==
+    CHECK(CodeOf(f.service->Update("base", patch, "tester").status()) ==
           "invalid_argument");
   }
   for (int64_t max : {int64_t{1}, kMaxVisitLimit}) {
@@ -615,11 +615,11 @@ TEST_CASE("Create and Update: status and max_visits rules") {
 TEST_CASE("Update: an empty patch is refused") {
   Fixture f;
   f.MustCreate(Input("https://example.com/", "base"));
-  Result<Link> r = f.service->Update("base", LinkPatch());
+  Result<Link> r = f.service->Update("base", LinkPatch(), "tester");
   CHECK(CodeOf(r.status()) == "invalid_argument");
   CHECK(Contains(r.status().message(), "nothing to change"));
   // Refused before the store is asked: also for a slug that does not exist.
-  CHECK(CodeOf(f.service->Update("nope", LinkPatch()).status()) ==
+  CHECK(CodeOf(f.service->Update("nope", LinkPatch(), "tester").status()) ==
         "invalid_argument");
 }
 
@@ -641,7 +641,7 @@ TEST_CASE("Update: the target is validated and normalised again") {
     INFO(std::string(c.target));
     LinkPatch patch;
     patch.target = c.target;
-    Result<Link> r = f.service->Update("base", patch);
+    Result<Link> r = f.service->Update("base", patch, "tester");
     INFO(r.status().message());
     CHECK(CodeOf(r.status()) == "invalid_argument");
     CHECK(Contains(r.status().message(), c.error));
@@ -653,7 +653,7 @@ TEST_CASE("Update: the target is validated and normalised again") {
 
   LinkPatch patch;
   patch.target = "HTTP://New.Example:80";
-  Result<Link> r = f.service->Update("base", patch);
+  Result<Link> r = f.service->Update("base", patch, "tester");
   INFO(r.status().message());
   REQUIRE(r.ok());
   CHECK(r->target == "http://new.example/");
@@ -673,7 +673,7 @@ TEST_CASE("Update: clearing the expiry and the visit limit") {
   LinkPatch patch;
   patch.expires_at = std::optional<UnixTime>();
   patch.max_visits = std::optional<int64_t>();
-  Result<Link> r = f.service->Update("base", patch);
+  Result<Link> r = f.service->Update("base", patch, "tester");
   INFO(r.status().message());
   REQUIRE(r.ok());
   CHECK_FALSE(r->expires_at.has_value());
@@ -688,12 +688,12 @@ TEST_CASE("Update: clearing the expiry and the visit limit") {
 
 TEST_CASE("Update and Delete: an unknown slug is NotFound") {
   Fixture f;
-  CHECK(CodeOf(f.service->Update("nope", Disable(true)).status()) ==
+  CHECK(CodeOf(f.service->Update("nope", Disable(true), "tester").status()) ==
         "not_found");
   f.MustCreate(Input("https://example.com/", "gone"));
-  CHECK(f.service->Delete("GONE").ok());
+  CHECK(f.service->Delete("GONE", "tester").ok());
   CHECK(CodeOf(f.service->Get("gone").status()) == "not_found");
-  CHECK(CodeOf(f.service->Delete("gone")) == "not_found");
+  CHECK(CodeOf(f.service->Delete("gone", "tester")) == "not_found");
 }
 
 TEST_CASE("Resolve: an unknown slug is NotFound") {
@@ -798,7 +798,7 @@ TEST_CASE("Resolve: expired once the clock reaches expires_at") {
 TEST_CASE("Resolve: a disabled link is kDisabled and not counted") {
   Fixture f;
   f.MustCreate(Input("https://example.com/", "off"));
-  REQUIRE(f.service->Update("off", Disable(true)).ok());
+  REQUIRE(f.service->Update("off", Disable(true), "tester").ok());
   Result<RedirectOutcome> r = f.service->Resolve("off", "", "", true);
   REQUIRE(r.ok());
   CHECK(r->verdict == Verdict::kDisabled);
@@ -809,7 +809,7 @@ TEST_CASE("Resolve: a disabled link is kDisabled and not counted") {
   CHECK(r->verdict == Verdict::kDisabled);
   CHECK(f.ledger.counts().empty());
 
-  REQUIRE(f.service->Update("off", Disable(false)).ok());
+  REQUIRE(f.service->Update("off", Disable(false), "tester").ok());
   r = f.service->Resolve("off", "", "", true);
   REQUIRE(r.ok());
   CHECK(r->verdict == Verdict::kRedirect);
@@ -858,7 +858,7 @@ TEST_CASE("Resolve: a visit limit holds exactly") {
   // Raising the limit lets exactly one more through.
   LinkPatch more;
   more.max_visits = std::optional<int64_t>(4);
-  REQUIRE(f.service->Update("three", more).ok());
+  REQUIRE(f.service->Update("three", more, "tester").ok());
   Result<RedirectOutcome> r = f.service->Resolve("three", "", "", true);
   REQUIRE(r.ok());
   CHECK(r->verdict == Verdict::kRedirect);
