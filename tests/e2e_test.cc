@@ -489,6 +489,17 @@ TEST_CASE("configuration: errors name file, line and key; SIGHUP reloads") {
   CHECK(still->status == 200);
 }
 
+TEST_CASE("the example configuration in packaging/ is valid and complete") {
+  const std::string example = std::string(SHORTY_SOURCE_DIR) + "/packaging/shortyd.toml";
+  Run check = RunProgram({ShortydPath(), "--config", example, "--check-config"});
+  CHECK_MESSAGE(check.exit_code == 0, check.err);
+  // Every section shortyd knows appears in it.
+  const std::string text = ReadFile(example);
+  for (const char* section : {"[server]", "[storage]", "[links]", "[visits]", "[web]"}) {
+    CHECK_MESSAGE(text.find(section) != std::string::npos, section);
+  }
+}
+
 TEST_CASE("SIGTERM finishes a request in flight and exits 0") {
   TempDir dir;
   Daemon d(dir);
