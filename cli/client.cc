@@ -8,7 +8,9 @@ namespace shorty {
 namespace {
 
 constexpr time_t kConnectTimeoutSeconds = 5;
-constexpr time_t kReadTimeoutSeconds = 60;
+// A request to the daemon is a lookup or one small write; a daemon that
+// does not answer in this time is stuck, and saying so beats waiting.
+constexpr time_t kReadTimeoutSeconds = 15;
 
 }  // namespace
 
@@ -46,7 +48,8 @@ Result<std::unique_ptr<Client>> Client::Remote(const std::string& server_url,
 }
 
 Result<Reply> Client::Call(const std::string& method, const std::string& path,
-                           const std::string& json_body) {
+                           const std::string& json_body,
+                           const Headers& headers) {
   std::unique_ptr<httplib::Client> http;
   if (local_) {
     http = std::make_unique<httplib::Client>(socket_path_, 80);
@@ -64,19 +67,28 @@ Result<Reply> Client::Call(const std::string& method, const std::string& path,
 
   const std::string full = prefix_ + path;
   const char* type = "application/json";
+  httplib::Headers extra;
+  for (const auto& [name, value] : headers) extra.emplace(name, value);
   httplib::Result res{nullptr, httplib::Error::Unknown};
   if (method == "GET") {
-    res = http->Get(full.c_str());
+    res = http->Get(full.c_str(), extra);
   } else if (method == "POST") {
-    res = http->Post(full.c_str(), json_body, type);
+    res = http->Post(full.c_str(), extra, json_body, type);
   } else if (method == "PATCH") {
-    res = http->Patch(full.c_str(), json_body, type);
+    res = http->Patch(full.c_str(), extra, json_body, type);
   } else if (method == "DELETE") {
-    res = http->Delete(full.c_str());
+    res = http->Delete(full.c_str(), extra);
   } else {
     return Status::Internal("unsupported method " + method);
   }
   if (!res) {
+    if (res.error() == httplib::Error::Read) {
+      return Status::Unavailable(
+          "shortyd at " + where_ +
+          " took the request but did not answer within " +
+          std::to_string(kReadTimeoutSeconds) +
+          " s; it may be stuck or overloaded: check its log");
+    }
     std::string why = httplib::to_string(res.error());
     if (res.error() == httplib::Error::Connection) why = "connection refused";
     if (local_) {

@@ -1,8 +1,10 @@
 #include "cli/commands.h"
 
+#include <termios.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -11,6 +13,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/client.h"
@@ -18,6 +21,7 @@
 #include "shared/config.h"
 #include "shared/link_json.h"
 #include "shared/qr.h"
+#include "shared/random.h"
 
 extern char** environ;
 
@@ -43,6 +47,8 @@ struct AddOptions {
   std::string title;
   std::string note;
   std::optional<int> status;
+  bool password = false;
+  std::string password_file;
 };
 
 struct ListOptions {
@@ -64,6 +70,9 @@ struct EditOptions {
   std::optional<std::string> max_visits;
   bool disable = false;
   bool enable = false;
+  bool password = false;
+  std::string password_file;
+  bool no_password = false;
 };
 
 struct ExpireOptions {
@@ -132,11 +141,9 @@ std::string Segment(const std::string& s) {
 
 std::string QueryValue(const std::string& s) { return Segment(s); }
 
-// Sends a request and decodes a JSON reply; a non-2xx reply becomes the
-// Status its error body carries.
-Result<json> Request(Client& client, const std::string& method,
-                     const std::string& path, const std::string& body = "") {
-  Result<Reply> reply = client.Call(method, path, body);
+// Decodes a JSON reply; a non-2xx reply becomes the Status its error body
+// carries.
+Result<json> Decode(Client& client, const Result<Reply>& reply) {
   if (!reply.ok()) return reply.status();
   if (reply->status < 200 || reply->status >= 300) {
     return StatusFromErrorBody(reply->status, reply->body);
@@ -148,6 +155,122 @@ Result<json> Request(Client& client, const std::string& method,
                             client.where() + " a shortyd?");
   }
   return j;
+}
+
+// Sends a request and decodes its reply.
+Result<json> Request(Client& client, const std::string& method,
+                     const std::string& path, const std::string& body = "") {
+  return Decode(client, client.Call(method, path, body));
+}
+
+// A fresh Idempotency-Key: 128 bits from the kernel's CSPRNG, in hex.
+std::string NewIdempotencyKey() {
+  static const char kHex[] = "0123456789abcdef";
+  uint8_t bytes[16];
+  SystemRandom().Fill(bytes, sizeof(bytes));
+  std::string key;
+  for (uint8_t b : bytes) {
+    key += kHex[b >> 4];
+    key += kHex[b & 15];
+  }
+  return key;
+}
+
+// A create, retried when the daemon could not be reached or the connection
+// broke before the answer came (a restart): the same Idempotency-Key on
+// every try makes the retries safe, so at most one link is made. Gives up
+// after three retries over about five seconds.
+Result<json> CreateWithRetries(Client& client, const std::string& body) {
+  static constexpr std::chrono::milliseconds kDelays[] = {
+      std::chrono::milliseconds(500), std::chrono::milliseconds(1500),
+      std::chrono::milliseconds(3000)};
+  const Client::Headers headers = {{"Idempotency-Key", NewIdempotencyKey()}};
+  Result<Reply> reply = client.Call("POST", "/-/api/v1/links", body, headers);
+  int attempt = 0;
+  for (std::chrono::milliseconds delay : kDelays) {
+    if (reply.ok() || reply.status().code() != Code::kUnavailable) break;
+    ++attempt;
+    std::fprintf(stderr,
+                 "shorty: no answer from shortyd; trying again (%d of 3)\n",
+                 attempt);
+    std::this_thread::sleep_for(delay);
+    reply = client.Call("POST", "/-/api/v1/links", body, headers);
+  }
+  return Decode(client, reply);
+}
+
+// Reads a password typed on the terminal (standard input) without echo,
+// prompting on stderr; asks twice when `confirm`. BadRequest when standard
+// input is not a terminal (usage: give --password-file), when the two do
+// not match, or when reading fails.
+Result<std::string> AskPassword(bool confirm) {
+  if (!::isatty(STDIN_FILENO)) {
+    return Status::BadRequest(
+        "--password: standard input is not a terminal to ask on; give "
+        "--password-file FILE instead");
+  }
+  auto ask = [](const char* prompt) -> std::optional<std::string> {
+    struct termios saved {};
+    bool restore = ::tcgetattr(STDIN_FILENO, &saved) == 0;
+    if (restore) {
+      struct termios quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      quiet.c_lflag |= ECHONL;
+      ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    std::fputs(prompt, stderr);
+    std::fflush(stderr);
+    std::string line;
+    bool ok = static_cast<bool>(std::getline(std::cin, line));
+    if (restore) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved);
+    if (!ok) return std::nullopt;
+    return line;
+  };
+  std::optional<std::string> first = ask("Password: ");
+  if (!first) return Status::BadRequest("--password: no password was typed");
+  if (confirm) {
+    std::optional<std::string> again = ask("Password again: ");
+    if (!again || *again != *first) {
+      return Status::BadRequest(
+          "--password: the two passwords differ; nothing was changed");
+    }
+  }
+  return *first;
+}
+
+// The first line of `path`, without its line ending.
+Result<std::string> ReadPasswordFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    if (in.is_open() && in.eof() && line.empty()) {
+      return Status::BadRequest("--password-file: " + path + " is empty");
+    }
+    return Status::BadRequest("--password-file: cannot read " + path);
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+// The password a command was given: from --password-file, else typed on the
+// terminal for --password; nullopt when neither was given.
+Result<std::optional<std::string>> PasswordOption(bool ask,
+                                                  const std::string& file) {
+  if (!file.empty()) {
+    Result<std::string> read = ReadPasswordFile(file);
+    if (!read.ok()) return read.status();
+    return std::optional<std::string>(std::move(*read));
+  }
+  if (!ask) return std::optional<std::string>();
+  Result<std::string> typed = AskPassword(/*confirm=*/true);
+  if (!typed.ok()) return typed.status();
+  return std::optional<std::string>(std::move(*typed));
+}
+
+// Usage errors (exit 2) for a password that could not be had.
+int FailUsage(const Status& s) {
+  std::fprintf(stderr, "shorty: %s\n", s.message().c_str());
+  return kExitUsage;
 }
 
 Colour StateColour(const std::string& state) {
@@ -190,6 +313,8 @@ void PrintLink(const json& link, const Terminal& term) {
       {{"tags"}, {Tags(link)}},
       {{"visits"}, {visits}},
       {{"expires"}, {expires.empty() ? "never" : expires}},
+      {{"password"},
+       {link.value("password_protected", false) ? "required" : "none"}},
       {{"created"},
        {Str(link, "created_at") + " by " + Str(link, "created_by")}},
       {{"updated"}, {Str(link, "updated_at")}},
@@ -209,7 +334,11 @@ int Add(Client& client, const Globals& g, const AddOptions& o) {
   if (!o.title.empty()) body["title"] = o.title;
   if (!o.note.empty()) body["note"] = o.note;
   if (o.status) body["status"] = *o.status;
-  Result<json> link = Request(client, "POST", "/-/api/v1/links", body.dump());
+  Result<std::optional<std::string>> password =
+      PasswordOption(o.password, o.password_file);
+  if (!password.ok()) return FailUsage(password.status());
+  if (*password) body["password"] = **password;
+  Result<json> link = CreateWithRetries(client, body.dump());
   if (!link.ok()) return Fail(link.status());
   if (g.json) {
     std::cout << link->dump() << "\n";
@@ -327,6 +456,11 @@ int Edit(Client& client, const Globals& g, const EditOptions& o) {
   }
   if (o.disable) body["disabled"] = true;
   if (o.enable) body["disabled"] = false;
+  if (o.no_password) body["password"] = nullptr;
+  Result<std::optional<std::string>> password =
+      PasswordOption(o.password, o.password_file);
+  if (!password.ok()) return FailUsage(password.status());
+  if (*password) body["password"] = **password;
   if (body.empty()) {
     return Fail(Status::BadRequest(
         "edit: nothing to change; give at least one option (see "
@@ -570,6 +704,11 @@ int RunShorty(int argc, char** argv) {
   add_cmd->add_option("--note", add.note, "note");
   add_cmd->add_option("--status", add.status,
                       "redirect status: 301, 302, 307, 308");
+  add_cmd->add_flag("--password", add.password,
+                    "visitors must give a password: ask for it (no echo)");
+  add_cmd->add_option("--password-file", add.password_file,
+                      "visitors must give the password on this file's first "
+                      "line");
 
   ListOptions ls;
   CLI::App* ls_cmd = app.add_subcommand("ls", "list links, newest first");
@@ -602,6 +741,15 @@ int RunShorty(int argc, char** argv) {
       edit_cmd->add_flag("--disable", edit.disable, "stop redirecting (410)");
   auto* enable = edit_cmd->add_flag("--enable", edit.enable, "redirect again");
   disable->excludes(enable);
+  auto* edit_password = edit_cmd->add_flag(
+      "--password", edit.password, "set a new password: ask for it (no echo)");
+  auto* edit_password_file =
+      edit_cmd->add_option("--password-file", edit.password_file,
+                           "set a new password: the first line of this file");
+  auto* no_password = edit_cmd->add_flag("--no-password", edit.no_password,
+                                         "remove the link's password");
+  no_password->excludes(edit_password);
+  no_password->excludes(edit_password_file);
 
   std::string rm_slug;
   CLI::App* rm_cmd = app.add_subcommand("rm", "delete a link");

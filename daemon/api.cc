@@ -1,5 +1,7 @@
 #include "daemon/api.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <optional>
@@ -24,6 +26,14 @@ constexpr char kApiPrefix[] = "/-/api/";
 constexpr char kLinksPath[] = "/-/api/v1/links";
 // Paths under /-/ longer than this are refused before any regex sees them.
 constexpr size_t kMaxInternalPathBytes = 512;
+constexpr char kUnlockPath[] = "/-/unlock/";
+// What the password form carries back of the request that showed it (no
+// Location may be longer than a target anyway).
+constexpr size_t kMaxRestBytes = 4096;
+// Password checks at once: each costs 32 MiB and tens of milliseconds of
+// scrypt, so a flood of attempts is turned away instead of exhausting
+// memory.
+constexpr int kMaxConcurrentUnlocks = 4;
 
 bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
@@ -99,6 +109,25 @@ class Routes {
   Routes(LinkService* service, TokenService* tokens, RouteOptions options)
       : service_(service), tokens_(tokens), options_(std::move(options)) {}
 
+  // A visit, unless this client has used up its unknown-slug budget: then
+  // 429 for every slug, so a guesser learns nothing more until it refills.
+  void LimitedVisit(const Request& req, Response& res) {
+    RateLimiter* limit = options_.control ? nullptr : options_.not_found_limit;
+    if (!limit || !limit->enabled()) return Visit(req, res);
+    const std::string client = ClientAddress(req, options_.trusted_proxies);
+    int64_t wait = limit->Check(client, MonotonicMs());
+    if (wait > 0) {
+      res.set_header("Retry-After", std::to_string(wait));
+      SendPage(res, 429,
+               ErrorPage(429,
+                         "Too many unknown links from your address; "
+                         "try again later."));
+      return;
+    }
+    Visit(req, res);
+    if (res.status == 404) limit->Take(client, MonotonicMs());
+  }
+
   // GET|HEAD /{slug}[+][/extra][?query], for every path outside /-/.
   void Visit(const Request& req, Response& res) {
     std::string_view target = req.target;
@@ -141,30 +170,105 @@ class Routes {
     }
     Result<RedirectOutcome> outcome =
         service_->Resolve(slug, extra, query, /*count=*/req.method == "GET");
+    if (!SendOutcome(outcome, res)) return;
+    if (outcome->locked) {
+      // What followed the slug goes along with the form, to be checked
+      // again when it comes back.
+      std::string_view after_slug =
+          std::string_view(req.target).substr(1 + slug.size());
+      SendPage(res, 200, PasswordPage(slug, after_slug, ""));
+      return;
+    }
+    SendRedirect(*outcome, outcome->status, res, /*no_store=*/false);
+  }
+
+  // POST /-/unlock/{slug} from the password form: the redirect, as a visit
+  // to the link would get it, when the password is right.
+  void Unlock(const Request& req, Response& res) {
+    const std::string slug = req.matches[1].str();
+    if (!ValidateCustomSlug(slug).ok()) {
+      SendPage(res, 404, NotFoundPage());
+      return;
+    }
+    const std::string rest = req.get_param_value("rest");
+    std::string_view extra;
+    std::string_view query;
+    if (!SplitRest(rest, &extra, &query)) {
+      SendPage(res, 400,
+               ErrorPage(400, "The form was altered; open the link again."));
+      return;
+    }
+    const std::string& address = CurrentPeer().address;
+    std::string key = (address.empty() ? std::string("local") : address) + " " +
+                      SlugKey(slug, service_->options().case_sensitive);
+    if (options_.allow_password_attempt &&
+        !options_.allow_password_attempt(key)) {
+      res.set_header("Retry-After", "60");
+      SendPage(res, 429,
+               ErrorPage(429,
+                         "Too many password attempts; wait a minute and try "
+                         "again."));
+      return;
+    }
+    UnlockSlot slot(unlocks_in_flight_);
+    if (!slot.ok()) {
+      res.set_header("Retry-After", "1");
+      SendPage(res, 503,
+               ErrorPage(503, "The server is busy; try again in a moment."));
+      return;
+    }
+    Result<RedirectOutcome> outcome =
+        service_->Unlock(slug, extra, query, req.get_param_value("password"));
+    if (!outcome.ok() && outcome.status().code() == Code::kUnauthorized) {
+      SendPage(res, 401,
+               PasswordPage(slug, rest, "That password is not right."));
+      return;
+    }
+    if (!SendOutcome(outcome, res)) return;
+    // A 307 or 308 would make the browser send the form, password and all,
+    // on to the target; 303 is the same redirect as a GET. 301 and 302 turn
+    // a POST into a GET already.
+    int status = outcome->status == 307 || outcome->status == 308
+                     ? 303
+                     : outcome->status;
+    SendRedirect(*outcome, status, res, /*no_store=*/true);
+  }
+
+  // Sends the page for an outcome that is an error or not a redirect, and
+  // returns false; true when the outcome is a redirect (or locked) to send.
+  bool SendOutcome(const Result<RedirectOutcome>& outcome, Response& res) {
     if (!outcome.ok()) {
       switch (outcome.status().code()) {
         case Code::kNotFound:
           SendPage(res, 404, NotFoundPage());
-          return;
+          return false;
         case Code::kInvalidArgument:
           SendPage(res, 400, ErrorPage(400, outcome.status().message()));
-          return;
+          return false;
         default:
           Log("redirect", outcome.status());
           SendPage(res, 503,
                    ErrorPage(503,
                              "The link cannot be served right now; try "
                              "again in a moment."));
-          return;
+          return false;
       }
     }
     if (outcome->verdict != Verdict::kRedirect) {
       SendPage(res, 410, GonePage(VerdictReason(outcome->verdict)));
-      return;
+      return false;
     }
-    res.status = outcome->status;
-    res.set_header("Location", outcome->location);
-    if (outcome->status == 301 || outcome->status == 308) {
+    return true;
+  }
+
+  // `no_store`: the answer to a password is not to be kept by any cache.
+  static void SendRedirect(const RedirectOutcome& outcome, int status,
+                           Response& res, bool no_store) {
+    res.status = status;
+    res.set_header("Location", outcome.location);
+    if (no_store) {
+      res.set_header("Cache-Control", "no-store");
+    } else if (status == 301 || status == 308) {
       // A permanent redirect cached for ever would hide later edits and
       // visits; a short private lifetime keeps both.
       res.set_header("Cache-Control", "private, max-age=90");
@@ -173,6 +277,38 @@ class Routes {
     }
     res.set_header("Referrer-Policy", "unsafe-url");
   }
+
+  // Splits the form's "rest" ("", "/extra?query" or "?query") as Visit
+  // split the request; false when it cannot have come from Visit.
+  static bool SplitRest(std::string_view rest, std::string_view* extra,
+                        std::string_view* query) {
+    if (rest.size() > kMaxRestBytes) return false;
+    if (rest.empty()) return true;
+    if (rest[0] != '/' && rest[0] != '?') return false;
+    size_t q = rest.find('?');
+    if (q != std::string_view::npos) {
+      *query = rest.substr(q + 1);
+      rest = rest.substr(0, q);
+    }
+    if (!rest.empty()) *extra = rest.substr(1);
+    return true;
+  }
+
+  // A place among the password checks running at once, held while it lives.
+  class UnlockSlot {
+   public:
+    explicit UnlockSlot(std::atomic<int>& in_flight) : in_flight_(in_flight) {
+      ok_ = in_flight_.fetch_add(1) < kMaxConcurrentUnlocks;
+    }
+    ~UnlockSlot() { in_flight_.fetch_sub(1); }
+    UnlockSlot(const UnlockSlot&) = delete;
+    UnlockSlot& operator=(const UnlockSlot&) = delete;
+    bool ok() const { return ok_; }
+
+   private:
+    std::atomic<int>& in_flight_;
+    bool ok_ = false;
+  };
 
   void Preview(std::string_view slug, Response& res) {
     Result<Link> link = service_->Get(slug);
@@ -238,15 +374,45 @@ class Routes {
     return false;
   }
 
+  // 429 with Retry-After when `limiter` has no token left for `key`.
+  static bool Limited(RateLimiter* limiter, const std::string& key,
+                      Response& res) {
+    if (!limiter) return false;
+    int64_t wait = limiter->Take(key, MonotonicMs());
+    if (wait == 0) return false;
+    res.set_header("Retry-After", std::to_string(wait));
+    SendError(res,
+              Status(Code::kUnavailable, "too many requests; try again in " +
+                                             std::to_string(wait) + " s"));
+    res.status = 429;
+    return true;
+  }
+
   void CreateLink(const Request& req, Response& res) {
     auto who = Authorize(req, res, Scope::kWrite);
     if (!who || !RequireJson(req, res)) return;
+    if (!who->local &&
+        Limited(options_.create_limit, "token " + who->actor, res)) {
+      return;
+    }
     Result<LinkInput> input = ParseLinkInput(req.body, service_->Now());
     if (!input.ok()) return SendError(res, input.status());
-    Result<Link> link = service_->Create(*input, who->actor);
-    if (!link.ok()) return Fail(res, "create", link.status());
-    res.set_header("Location", std::string(kLinksPath) + "/" + link->slug);
-    SendJson(res, 201, ToJson(*link));
+    // With an Idempotency-Key, a retried create gets the first one's link
+    // (200) instead of a second link.
+    auto create = [&]() -> Result<CreatedLink> {
+      if (req.has_header("Idempotency-Key")) {
+        return service_->CreateOnce(*input, who->actor,
+                                    req.get_header_value("Idempotency-Key"));
+      }
+      Result<Link> link = service_->Create(*input, who->actor);
+      if (!link.ok()) return link.status();
+      return CreatedLink{std::move(*link), false};
+    };
+    Result<CreatedLink> created = create();
+    if (!created.ok()) return Fail(res, "create", created.status());
+    const Link& link = created->link;
+    res.set_header("Location", std::string(kLinksPath) + "/" + link.slug);
+    SendJson(res, created->replayed ? 200 : 201, ToJson(link));
   }
 
   void ListLinks(const Request& req, Response& res) {
@@ -285,10 +451,10 @@ class Routes {
   void UpdateLink(const Request& req, Response& res) {
     auto who = Authorize(req, res, Scope::kWrite);
     if (!who || !RequireJson(req, res)) return;
-    Result<LinkPatch> patch = ParseLinkPatch(req.body, service_->Now());
-    if (!patch.ok()) return SendError(res, patch.status());
+    Result<LinkEdit> edit = ParseLinkEdit(req.body, service_->Now());
+    if (!edit.ok()) return SendError(res, edit.status());
     Result<Link> link =
-        service_->Update(req.matches[1].str(), *patch, who->actor);
+        service_->Update(req.matches[1].str(), *edit, who->actor);
     if (!link.ok()) return Fail(res, "edit", link.status());
     SendJson(res, 200, ToJson(*link));
   }
@@ -486,9 +652,16 @@ class Routes {
   LinkService* service_;
   TokenService* tokens_;
   RouteOptions options_;
+  std::atomic<int> unlocks_in_flight_{0};
 };
 
 }  // namespace
+
+int64_t MonotonicMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 int HttpStatusFor(Code code) {
   switch (code) {
@@ -530,7 +703,7 @@ void InstallRoutes(Listener* listener, LinkService* service,
       [routes](const Request& req, Response& res) {
         if (!StartsWith(req.target, "/-/")) {
           if (req.method == "GET" || req.method == "HEAD") {
-            routes->Visit(req, res);
+            routes->LimitedVisit(req, res);
           } else {
             res.status = 405;
             res.set_header("Allow", "GET, HEAD");
@@ -544,6 +717,9 @@ void InstallRoutes(Listener* listener, LinkService* service,
         return httplib::Server::HandlerResponse::Unhandled;
       });
 
+  listener->Post(
+      std::string(kUnlockPath) + "([^/]+)",
+      [routes](const Request& q, Response& r) { routes->Unlock(q, r); });
   listener->Get("/-/healthy", [routes](const Request& q, Response& r) {
     routes->Healthy(q, r);
   });

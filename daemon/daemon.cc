@@ -1,13 +1,18 @@
 #include "daemon/daemon.h"
 
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
+#include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "daemon/api.h"
 #include "daemon/web.h"
+#include "shared/blocklist.h"
 #include "shared/sqlite_store.h"
 
 namespace shorty {
@@ -42,9 +47,28 @@ std::string AuthorityOfUrl(const std::string& url) {
 
 }  // namespace
 
-ServiceOptions ServiceOptionsFor(const DaemonConfig& config, int http_port) {
+Result<std::shared_ptr<const std::unordered_set<std::string>>> LoadBlocklist(
+    const DaemonConfig& config) {
+  using Set = std::unordered_set<std::string>;
+  if (config.blocklist_file.empty()) return std::shared_ptr<const Set>();
+  std::ifstream in(config.blocklist_file);
+  if (!in) {
+    return Status::IOError("links.blocklist_file: cannot read " +
+                           config.blocklist_file + ": " + std::strerror(errno));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  Result<Set> parsed = ParseBlocklist(text.str(), config.blocklist_file);
+  if (!parsed.ok()) return parsed.status();
+  return std::make_shared<const Set>(std::move(*parsed));
+}
+
+ServiceOptions ServiceOptionsFor(
+    const DaemonConfig& config, int http_port,
+    std::shared_ptr<const std::unordered_set<std::string>> blocked) {
   ServiceOptions o;
   o.rules.schemes = config.schemes;
+  o.rules.blocked_domains = std::move(blocked);
   o.default_status = config.default_status;
   o.slug_length = static_cast<size_t>(config.slug_length);
   o.case_sensitive = config.case_sensitive;
@@ -93,10 +117,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
   if (!s.ok()) return s;
   d->socket_path_ = config.socket;
 
+  auto blocked = LoadBlocklist(config);
+  if (!blocked.ok()) return blocked.status();
+
   auto clock = [] { return static_cast<UnixTime>(std::time(nullptr)); };
   d->service_ = std::make_unique<LinkService>(
       d->store_.get(), d->visits_.get(), &d->random_, clock,
-      ServiceOptionsFor(config, d->http_port_));
+      ServiceOptionsFor(config, d->http_port_, *blocked));
 
   d->tokens_ =
       std::make_unique<TokenService>(d->store_.get(), &d->random_, clock);
@@ -108,11 +135,34 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
   web.trusted_proxies = config.trusted_proxies;
   Result<Scope> scope = ParseScope(config.trusted_scope);
   web.trusted_scope = scope.ok() ? *scope : Scope::kRead;
+  auto per_minute = [](int n) {
+    return std::make_unique<RateLimiter>(
+        RateLimit{static_cast<double>(n), static_cast<double>(n)});
+  };
+  d->create_limit_ = per_minute(config.create_per_minute);
+  d->signin_limit_ = per_minute(config.signin_per_minute);
+  d->password_limit_ = per_minute(config.password_per_minute);
+  d->not_found_limit_ = per_minute(config.not_found_per_minute);
+  web.signin_limit = d->signin_limit_.get();
+  web.create_limit = d->create_limit_.get();
   InstallWebPages(d->http_.get(), d->service_.get(), d->tokens_.get(), web);
+
+  RouteOptions http_routes;
+  http_routes.ready = ready;
+  RateLimiter* passwords = d->password_limit_.get();
+  http_routes.allow_password_attempt = [passwords](const std::string& key) {
+    return passwords->Take(key, MonotonicMs()) == 0;
+  };
+  http_routes.not_found_limit = d->not_found_limit_.get();
+  http_routes.create_limit = d->create_limit_.get();
+  http_routes.trusted_proxies = config.trusted_proxies;
   InstallRoutes(d->http_.get(), d->service_.get(), d->tokens_.get(),
-                {false, ready});
+                http_routes);
+  RouteOptions control_routes;
+  control_routes.control = true;
+  control_routes.ready = ready;
   InstallRoutes(d->control_.get(), d->service_.get(), d->tokens_.get(),
-                {true, ready});
+                control_routes);
 
   d->visits_->Start();
   d->http_thread_ = std::thread([self] { self->http_->Serve(); });
@@ -123,6 +173,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
 Daemon::~Daemon() { Shutdown(); }
 
 Status Daemon::Reload(const DaemonConfig& config) {
+  auto blocked = LoadBlocklist(config);
+  if (!blocked.ok()) return blocked.status();
   if (config.listen != config_.listen || config.socket != config_.socket ||
       config.path != config_.path || config.threads != config_.threads ||
       config.synchronous != config_.synchronous ||
@@ -133,7 +185,7 @@ Status Daemon::Reload(const DaemonConfig& config) {
                  "server.threads, storage.* , links.case_sensitive and "
                  "visits.flush_interval take effect at the next restart\n");
   }
-  service_->SetOptions(ServiceOptionsFor(config, http_port_));
+  service_->SetOptions(ServiceOptionsFor(config, http_port_, *blocked));
   DaemonConfig kept = config_;
   config_ = config;
   // What needs a restart keeps its running value.

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "daemon/http_server.h"
 #include "daemon/visit_counter.h"
@@ -13,14 +14,23 @@
 #include "shared/config.h"
 #include "shared/link_service.h"
 #include "shared/random.h"
+#include "shared/rate_limit.h"
 #include "shared/status.h"
 #include "shared/store.h"
 
 namespace shorty {
 
 // The service settings a daemon config implies; `http_port` is the port
-// actually bound, for a default public URL when listening on port 0.
-ServiceOptions ServiceOptionsFor(const DaemonConfig& config, int http_port);
+// actually bound, for a default public URL when listening on port 0;
+// `blocked` the parsed blocklist (null: none).
+ServiceOptions ServiceOptionsFor(
+    const DaemonConfig& config, int http_port,
+    std::shared_ptr<const std::unordered_set<std::string>> blocked);
+
+// Reads and parses config.blocklist_file; null when none is configured.
+// IOError or InvalidArgument naming the file otherwise.
+Result<std::shared_ptr<const std::unordered_set<std::string>>> LoadBlocklist(
+    const DaemonConfig& config);
 
 class Daemon {
  public:
@@ -34,8 +44,9 @@ class Daemon {
   int http_port() const { return http_port_; }
   const std::string& socket_path() const { return socket_path_; }
 
-  // Applies the settings a running daemon can change (link rules, default
-  // status, slug length, public URL). Listen address, socket and database
+  // Applies the settings a running daemon can change (link rules and the
+  // blocklist, default status, slug length, public URL); on error (an
+  // unreadable blocklist) nothing changes. Listen address, socket and database
   // need a restart; a change to them is reported and otherwise ignored.
   Status Reload(const DaemonConfig& config);
 
@@ -52,6 +63,11 @@ class Daemon {
   SystemRandom random_;
   std::unique_ptr<LinkService> service_;
   std::unique_ptr<TokenService> tokens_;
+  // Rate limits (limits.*); their figures take effect at a restart.
+  std::unique_ptr<RateLimiter> create_limit_;
+  std::unique_ptr<RateLimiter> signin_limit_;
+  std::unique_ptr<RateLimiter> password_limit_;
+  std::unique_ptr<RateLimiter> not_found_limit_;
   std::unique_ptr<Listener> http_;
   std::unique_ptr<Listener> control_;
   std::thread http_thread_;

@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <memory>
@@ -55,7 +56,11 @@ class ConnectionStream : public httplib::Stream {
                    const std::string& remote)
       : fd_(fd), options_(options), remote_(remote) {}
 
-  void StartRequest() { budget_ = options_.max_request_bytes; }
+  void StartRequest() {
+    budget_ = options_.max_request_bytes;
+    deadline_ = std::chrono::steady_clock::now() +
+                std::chrono::seconds(options_.request_deadline_s);
+  }
   bool OverBudget() const { return over_budget_; }
 
   bool is_readable() const override {
@@ -70,7 +75,12 @@ class ConnectionStream : public httplib::Stream {
       return -1;
     }
     if (size > budget_) size = budget_;
-    if (!is_readable()) return -1;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return -1;
+    int wait_ms = static_cast<int>(
+        std::min<int64_t>(left.count(), options_.read_timeout_s * 1000));
+    if (!WaitFor(fd_, POLLIN, wait_ms)) return -1;
     ssize_t n;
     do {
       n = ::recv(fd_, ptr, size, 0);
@@ -102,6 +112,7 @@ class ConnectionStream : public httplib::Stream {
   std::string remote_;
   size_t budget_ = 0;
   bool over_budget_ = false;
+  std::chrono::steady_clock::time_point deadline_;
 };
 
 std::string AddressOf(int fd) {
@@ -143,6 +154,38 @@ Peer LocalPeer(int fd) {
 }  // namespace
 
 const Peer& CurrentPeer() { return current_peer; }
+
+std::string ClientAddress(const httplib::Request& req,
+                          const std::vector<std::string>& trusted_proxies) {
+  const Peer& peer = CurrentPeer();
+  if (peer.local) return "local";
+  auto trusted = [&trusted_proxies](const std::string& address) {
+    return std::find(trusted_proxies.begin(), trusted_proxies.end(), address) !=
+           trusted_proxies.end();
+  };
+  if (!trusted(peer.address)) return peer.address;
+  // Walk the forwarded chain from the nearest hop; the first address that
+  // is not one of ours is the client (entries further left are the
+  // client's own say and may be forged).
+  std::string chain;
+  size_t n = req.get_header_value_count("X-Forwarded-For");
+  for (size_t i = 0; i < n; ++i) {
+    if (!chain.empty()) chain += ",";
+    chain += req.get_header_value("X-Forwarded-For", i);
+  }
+  while (!chain.empty()) {
+    size_t comma = chain.rfind(',');
+    std::string hop =
+        comma == std::string::npos ? chain : chain.substr(comma + 1);
+    chain = comma == std::string::npos ? "" : chain.substr(0, comma);
+    size_t start = hop.find_first_not_of(' ');
+    size_t end = hop.find_last_not_of(' ');
+    if (start == std::string::npos) continue;
+    hop = hop.substr(start, end - start + 1);
+    if (!trusted(hop)) return hop.substr(0, 64);
+  }
+  return peer.address;
+}
 
 Listener::Listener(const ListenerOptions& options) : options_(options) {
   size_t threads = options_.threads;
@@ -258,6 +301,7 @@ Status Listener::BindUnix(const std::string& path) {
 }
 
 bool Listener::Serve() {
+  serving_ = true;
   bool ok = listen_after_bind();
   served_ = true;
   return ok;
@@ -266,8 +310,9 @@ bool Listener::Serve() {
 void Listener::Stop() {
   stopping_ = true;
   // stop() does nothing until the accept loop runs; a stop that races a
-  // start waits for one or the other.
-  while (!served_) {
+  // start waits for one or the other. A listener never served (a start
+  // that failed later) has nothing to stop.
+  while (serving_ && !served_) {
     if (is_running()) {
       stop();
       return;

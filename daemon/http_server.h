@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "shared/config.h"
 #include "shared/status.h"
@@ -31,14 +32,24 @@ struct Peer {
 // a handler.
 const Peer& CurrentPeer();
 
+// The address of the client behind the request the calling thread handles:
+// the connection's own address, or, when the connection comes from one of
+// `trusted_proxies`, the last X-Forwarded-For entry that is not itself a
+// trusted proxy. "local" for the control socket.
+std::string ClientAddress(const httplib::Request& req,
+                          const std::vector<std::string>& trusted_proxies);
+
 struct ListenerOptions {
   size_t threads = 64;
   // Request line, headers and body together; larger requests are cut off.
   size_t max_request_bytes = 1 << 20;
   size_t keep_alive_max = 1000;  // requests per connection
   int keep_alive_timeout_s = 5;
-  int read_timeout_s = 10;
-  int write_timeout_s = 10;
+  int read_timeout_s = 10;   // for each read
+  int write_timeout_s = 10;  // for each write
+  // For a whole request, from its first byte to its last: a client that
+  // trickles a byte at a time (slowloris) is cut off here.
+  int request_deadline_s = 30;
 };
 
 // One listener. Register handlers with the httplib::Server API, bind, then
@@ -71,7 +82,8 @@ class Listener : public httplib::Server {
   bool unix_ = false;
   std::string unix_path_;
   std::atomic<bool> stopping_{false};
-  std::atomic<bool> served_{false};  // Serve() has returned
+  std::atomic<bool> serving_{false};  // Serve() was called
+  std::atomic<bool> served_{false};   // Serve() has returned
 };
 
 }  // namespace shorty

@@ -140,7 +140,14 @@ int Run(const Flags& flags) {
                      next.status().message().c_str());
         continue;
       }
-      (*daemon)->Reload(*next);
+      Status reloaded = (*daemon)->Reload(*next);
+      if (!reloaded.ok()) {
+        std::fprintf(stderr,
+                     "shortyd: reload refused, keeping the running "
+                     "configuration: %s\n",
+                     reloaded.message().c_str());
+        continue;
+      }
       std::fprintf(stderr, "shortyd: configuration reloaded (%s)\n",
                    reload_source.c_str());
       continue;

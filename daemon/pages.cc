@@ -92,7 +92,9 @@ std::string PreviewPage(const Link& link, const std::string& short_url,
   };
   row("Short link", HtmlEscape(short_url));
   // The target is a validated http(s) URL, escaped all the same.
-  if (state == "active") {
+  if (!link.password_hash.empty()) {
+    row("Goes to", "(hidden: the link needs a password)");
+  } else if (state == "active") {
     row("Goes to", "<a href=\"" + HtmlEscape(link.target) +
                        "\" rel=\"noopener noreferrer nofollow\">" +
                        HtmlEscape(link.target) + "</a>");
@@ -106,6 +108,21 @@ std::string PreviewPage(const Link& link, const std::string& short_url,
   row("Visits", std::to_string(link.visits));
   body += "</dl>";
   return Page(link.title.empty() ? "Link preview" : link.title, body);
+}
+
+std::string PasswordPage(std::string_view slug, std::string_view rest,
+                         std::string_view error) {
+  std::string body = "<h1>This link needs a password</h1>";
+  if (!error.empty()) {
+    body += "<p><strong>" + HtmlEscape(error) + "</strong></p>";
+  }
+  body += "<form method=\"post\" action=\"/-/unlock/" + HtmlEscape(slug) +
+          "\"><input type=\"hidden\" name=\"rest\" value=\"" +
+          HtmlEscape(rest) +
+          "\"><p><label>Password <input type=\"password\" "
+          "name=\"password\" autocomplete=\"off\" required autofocus>"
+          "</label></p><p><button>Continue</button></p></form>";
+  return Page("Password required", body);
 }
 
 }  // namespace shorty

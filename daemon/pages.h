@@ -1,5 +1,6 @@
-// The HTML pages shortyd serves outside the API: not found, gone, and a
-// link's preview. Every stored value is escaped on output.
+// The HTML pages shortyd serves outside the API: not found, gone, a link's
+// preview, and the password form of a protected link. Every stored value is
+// escaped on output.
 #pragma once
 
 #include <string>
@@ -19,9 +20,17 @@ const std::string& NotFoundPage();
 // "expired", "used up" or "disabled".
 std::string GonePage(std::string_view reason);
 
-// GET /{slug}+ : where the link goes, without going there.
+// GET /{slug}+ : where the link goes, without going there. For a link with
+// a password, only that it has one: never the target.
 std::string PreviewPage(const Link& link, const std::string& short_url,
                         std::string_view state);
+
+// GET /{slug} of a link with a password: a form that posts the password to
+// /-/unlock/{slug}, carrying `rest` (what followed the slug in the request:
+// "/extra/path?query", "?query" or "") in a hidden field. Shows `error`
+// above the form when not empty. Says nothing of the target.
+std::string PasswordPage(std::string_view slug, std::string_view rest,
+                         std::string_view error);
 
 // A page for a request the server refuses (400), with a message.
 std::string ErrorPage(int status, std::string_view message);

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "daemon/api.h"
 #include "daemon/pages.h"
 #include "shared/link_json.h"
 #include "shared/qr.h"
@@ -157,7 +158,23 @@ class Web {
     ShowSignin(req, res, 200, "");
   }
 
+  // Sends a 429 page when `limiter` has no token left for `key`.
+  bool Limited(RateLimiter* limiter, const std::string& key, Response& res) {
+    if (!limiter) return false;
+    int64_t wait = limiter->Take(key, MonotonicMs());
+    if (wait == 0) return false;
+    res.set_header("Retry-After", std::to_string(wait));
+    SendPage(res, 429, "Too many attempts", nullptr,
+             "<p class=\"error\">Too many attempts; try again in " +
+                 std::to_string(wait) + " seconds.</p>");
+    return true;
+  }
+
   void Signin(const Request& req, Response& res) {
+    if (Limited(options_.signin_limit,
+                ClientAddress(req, options_.trusted_proxies), res)) {
+      return;
+    }
     // Before there is a session, the form's token must match a cookie set
     // with the form (double submit): another site cannot read either.
     std::string expected = Cookie(req, kSigninCookie);
@@ -263,6 +280,7 @@ class Web {
   void Create(const Request& req, Response& res) {
     std::optional<Session> s = RequireChange(req, res, Scope::kWrite);
     if (!s) return;
+    if (Limited(options_.create_limit, "user " + s->actor, res)) return;
     Result<LinkInput> input = InputFromForm(req);
     Result<Link> link = input.ok() ? service_->Create(*input, s->actor)
                                    : Result<Link>(input.status());
@@ -285,9 +303,9 @@ class Web {
     std::optional<Session> s = RequireChange(req, res, Scope::kWrite);
     if (!s) return;
     const std::string slug = req.matches[1].str();
-    Result<LinkPatch> patch = PatchFromForm(req);
-    Result<Link> link = patch.ok() ? service_->Update(slug, *patch, s->actor)
-                                   : Result<Link>(patch.status());
+    Result<LinkEdit> edit = EditFromForm(req);
+    Result<Link> link = edit.ok() ? service_->Update(slug, *edit, s->actor)
+                                  : Result<Link>(edit.status());
     if (!link.ok()) {
       return ShowLink(req, res, *s, slug, StatusFor(link.status()),
                       link.status().message());
@@ -453,6 +471,8 @@ class Web {
     in.title = req.get_param_value("title");
     in.note = req.get_param_value("note");
     in.tags = SplitTags(req.get_param_value("tags"));
+    std::string password = req.get_param_value("password");
+    if (!password.empty()) in.password = std::move(password);
     std::string status = req.get_param_value("status");
     if (!status.empty()) in.status = std::atoi(status.c_str());
     std::string expires = req.get_param_value("expires");
@@ -475,11 +495,23 @@ class Web {
   }
 
   // Every field of the edit form is sent; only those that differ from the
-  // stored link become the patch, so history shows what really changed.
-  Result<LinkPatch> PatchFromForm(const Request& req) const {
+  // stored link become the patch, so history shows what really changed. A
+  // password field left empty keeps the password.
+  Result<LinkEdit> EditFromForm(const Request& req) const {
     Result<Link> current = service_->Get(req.matches[1].str());
     if (!current.ok()) return current.status();
-    LinkPatch p;
+    LinkEdit edit;
+    LinkPatch& p = edit.patch;
+    std::string password = req.get_param_value("password");
+    bool remove_password = req.get_param_value("no_password") == "1";
+    if (!password.empty() && remove_password) {
+      return Status::InvalidArgument(
+          "password: give a new password or remove it, not both");
+    }
+    if (!password.empty()) edit.password = std::move(password);
+    if (remove_password && !current->password_hash.empty()) {
+      edit.password = "";
+    }
     std::string target = req.get_param_value("target");
     if (target != current->target) p.target = target;
     if (req.get_param_value("title") != current->title) {
@@ -522,8 +554,8 @@ class Web {
         p.max_visits = std::optional<int64_t>(n);
       }
     }
-    if (p.empty()) return Status::InvalidArgument("nothing was changed");
-    return p;
+    if (edit.empty()) return Status::InvalidArgument("nothing was changed");
+    return edit;
   }
 
   static std::string Field(const char* label, const char* name,
@@ -568,6 +600,9 @@ class Web {
               req.get_param_value("expires")) +
         Field("Visit limit", "max_visits", req.get_param_value("max_visits"),
               "inputmode=\"numeric\"") +
+        // Never filled in again from the request: a password is not echoed.
+        Field("Password for visitors (optional)", "password", "",
+              "type=\"password\" autocomplete=\"new-password\"") +
         StatusSelect(status) + "<button>Create</button></form>";
     return body;
   }
@@ -598,6 +633,8 @@ class Web {
             StateClass(state) + "\">" + StateName(state) +
             "</dd><dt>Visits</dt><dd>" + std::to_string(l.visits) +
             (l.max_visits ? " of " + std::to_string(*l.max_visits) : "") +
+            "</dd><dt>Password</dt><dd>" +
+            (l.password_hash.empty() ? "none" : "required of visitors") +
             "</dd><dt>Created</dt><dd>" + FormatTime(l.created_at) + " by " +
             HtmlEscape(l.created_by) + "</dd>";
     if (!l.note.empty())
@@ -609,17 +646,27 @@ class Web {
       std::string tags;
       for (const std::string& t : l.tags)
         tags += (tags.empty() ? "" : ", ") + t;
-      body += "<h2>Edit</h2><form method=\"post\" action=\"" + base +
-              "/edit\" class=\"stack\">" + Hidden(s) +
-              Field("Target URL", "target", l.target, "type=\"url\" required") +
-              Field("Title", "title", l.title) + Field("Note", "note", l.note) +
-              Field("Tags (comma separated)", "tags", tags) +
-              Field("Expires (empty: never)", "expires",
-                    OptionalTime(l.expires_at)) +
-              Field("Visit limit (empty: none)", "max_visits",
-                    l.max_visits ? std::to_string(*l.max_visits) : "",
-                    "inputmode=\"numeric\"") +
-              StatusSelect(l.status) + "<button>Save</button></form>";
+      body +=
+          "<h2>Edit</h2><form method=\"post\" action=\"" + base +
+          "/edit\" class=\"stack\">" + Hidden(s) +
+          Field("Target URL", "target", l.target, "type=\"url\" required") +
+          Field("Title", "title", l.title) + Field("Note", "note", l.note) +
+          Field("Tags (comma separated)", "tags", tags) +
+          Field("Expires (empty: never)", "expires",
+                OptionalTime(l.expires_at)) +
+          Field("Visit limit (empty: none)", "max_visits",
+                l.max_visits ? std::to_string(*l.max_visits) : "",
+                "inputmode=\"numeric\"") +
+          Field(l.password_hash.empty() ? "Password for visitors (empty: none)"
+                                        : "New password (empty: keep it)",
+                "password", "",
+                "type=\"password\" autocomplete=\"new-password\"") +
+          (l.password_hash.empty()
+               ? std::string()
+               : std::string("<label><input type=\"checkbox\" "
+                             "name=\"no_password\" value=\"1\"> "
+                             "Remove the password</label>")) +
+          StatusSelect(l.status) + "<button>Save</button></form>";
       body += "<div class=\"actions\">";
       body += ActionButton(s, base + "/expire", "Expire now");
       body += l.disabled ? ActionButton(s, base + "/enable", "Enable")

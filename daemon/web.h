@@ -10,6 +10,7 @@
 #include "daemon/http_server.h"
 #include "shared/auth.h"
 #include "shared/link_service.h"
+#include "shared/rate_limit.h"
 
 namespace shorty {
 
@@ -19,6 +20,10 @@ struct WebOptions {
   std::string trusted_header;
   std::vector<std::string> trusted_proxies;
   Scope trusted_scope = Scope::kWrite;
+  // Rate limits (null = none): sign-in attempts per client address, and
+  // creates per signed-in user.
+  RateLimiter* signin_limit = nullptr;
+  RateLimiter* create_limit = nullptr;
 };
 
 // Installs the pages on `listener` (the HTTP listener). `service` and

@@ -457,12 +457,46 @@ const Setting<DaemonConfig> kDaemonSettings[] = {
      [](const Value& v, DaemonConfig* c) {
        return CheckAndStore(v.list, CheckSchemes, &c->schemes);
      }},
+    {"links.blocklist_file", Kind::kString, "\"/etc/shorty/blocklist.txt\"",
+     "file of hosts and domains no link may point at; \"\" = none",
+     [](const Value& v, DaemonConfig* c) {
+       c->blocklist_file = v.text;
+       return Status::Ok();
+     }},
     {"visits.flush_interval", Kind::kString, "\"1s\" or \"250ms\"",
      "how often visit counts are written, 10ms..60s",
      [](const Value& v, DaemonConfig* c) {
        Result<int64_t> ms = ParseMilliseconds(v.text);
        if (!ms.ok()) return ms.status();
        return CheckAndStore(*ms, CheckFlushInterval, &c->flush_interval_ms);
+     }},
+    {"limits.create_per_minute", Kind::kInteger, "60",
+     "links created a minute per client; 0 = no limit",
+     [](const Value& v, DaemonConfig* c) {
+       Status status = CheckRange(v.number, 0, 1000000);
+       if (status.ok()) c->create_per_minute = static_cast<int>(v.number);
+       return status;
+     }},
+    {"limits.signin_per_minute", Kind::kInteger, "60",
+     "sign-in attempts a minute per client; 0 = no limit",
+     [](const Value& v, DaemonConfig* c) {
+       Status status = CheckRange(v.number, 0, 1000000);
+       if (status.ok()) c->signin_per_minute = static_cast<int>(v.number);
+       return status;
+     }},
+    {"limits.password_per_minute", Kind::kInteger, "60",
+     "password attempts on protected links a minute per client; 0 = no limit",
+     [](const Value& v, DaemonConfig* c) {
+       Status status = CheckRange(v.number, 0, 1000000);
+       if (status.ok()) c->password_per_minute = static_cast<int>(v.number);
+       return status;
+     }},
+    {"limits.not_found_per_minute", Kind::kInteger, "60",
+     "visits to unknown slugs a minute per client; 0 = no limit",
+     [](const Value& v, DaemonConfig* c) {
+       Status status = CheckRange(v.number, 0, 1000000);
+       if (status.ok()) c->not_found_per_minute = static_cast<int>(v.number);
+       return status;
      }},
     {"web.trusted_header", Kind::kString, "\"X-Forwarded-User\"",
      "header naming the user, set by an authenticating proxy; \"\" = off",

@@ -36,8 +36,17 @@ struct DaemonConfig {
   int slug_length = 6;       // 4..32
   bool case_sensitive = false;
   std::vector<std::string> schemes = {"http", "https"};
+  // Hosts and domains no link may point at, one a line; "" = none.
+  // Re-read on SIGHUP.
+  std::string blocklist_file;
   // [visits]
   int64_t flush_interval_ms = 1000;  // 10..60000; TOML/env: "1s", "250ms"
+  // [limits] per client address (and per token for the API), a minute;
+  // 0 = no limit. Over the limit: 429 with Retry-After.
+  int create_per_minute = 60;
+  int signin_per_minute = 10;
+  int password_per_minute = 10;
+  int not_found_per_minute = 120;
   // [web]
   // A header an authenticating proxy (oauth2-proxy, Authelia, Tailscale
   // serve) sets to the signed-in user; "" = off. Honoured only on requests

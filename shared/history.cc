@@ -13,10 +13,15 @@ using nlohmann::json;
 // delete describe links alike.
 json Fields(const Link& link) {
   json j = {
-      {"target", link.target}, {"title", link.title},
-      {"note", link.note},     {"tags", link.tags},
-      {"status", link.status}, {"expires_at", nullptr},
-      {"max_visits", nullptr}, {"disabled", link.disabled},
+      {"target", link.target},
+      {"title", link.title},
+      {"note", link.note},
+      {"tags", link.tags},
+      {"status", link.status},
+      {"expires_at", nullptr},
+      {"max_visits", nullptr},
+      {"disabled", link.disabled},
+      {"password", link.password_hash.empty() ? "none" : "set"},
   };
   if (link.expires_at) j["expires_at"] = FormatTime(*link.expires_at);
   if (link.max_visits) j["max_visits"] = *link.max_visits;
@@ -53,6 +58,13 @@ std::string LinkChanges(const std::optional<Link>& before,
     if (was != now || !before || !after) {
       changes[it.key()] = json::array({was, now});
     }
+  }
+  // Both "set", yet a new hash: a new password (or the same one again,
+  // which a fresh salt cannot tell apart).
+  if (before && after && !before->password_hash.empty() &&
+      !after->password_hash.empty() &&
+      before->password_hash != after->password_hash) {
+    changes["password"] = json::array({"set", "changed"});
   }
   return changes.dump(-1, ' ', false, json::error_handler_t::replace);
 }

@@ -27,6 +27,9 @@ struct Link {
   std::optional<int64_t> max_visits;
   int64_t visits = 0;  // as stored; the daemon adds counts not yet flushed
   bool disabled = false;
+  // A visit must give the password first: its hash (shared/password.h),
+  // "" for none. Never shown to anyone, not even the link's owner.
+  std::string password_hash;
 };
 
 // A change to a link: each field that is set replaces the stored one.
@@ -41,10 +44,11 @@ struct LinkPatch {
   std::optional<std::optional<UnixTime>> expires_at;
   std::optional<std::optional<int64_t>> max_visits;
   std::optional<bool> disabled;
+  std::optional<std::string> password_hash;  // "" removes the password
 
   bool empty() const {
     return !target && !title && !note && !tags && !status && !expires_at &&
-           !max_visits && !disabled;
+           !max_visits && !disabled && !password_hash;
   }
 };
 

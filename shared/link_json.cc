@@ -174,6 +174,7 @@ json LinkToJson(const Link& link, const std::string& short_url, Verdict state) {
       {"max_visits", nullptr},
       {"visits", link.visits},
       {"disabled", link.disabled},
+      {"password_protected", !link.password_hash.empty()},
       {"state", StateName(state)},
   };
   if (link.expires_at) j["expires_at"] = FormatTime(*link.expires_at);
@@ -185,8 +186,9 @@ Result<LinkInput> ParseLinkInput(std::string_view body, UnixTime now) {
   Result<json> parsed = ParseJsonObject(body);
   if (!parsed.ok()) return parsed.status();
   const json& j = *parsed;
-  Status s = CheckKnownFields(j, {"target", "slug", "title", "note", "tags",
-                                  "status", "expires_at", "max_visits"});
+  Status s =
+      CheckKnownFields(j, {"target", "slug", "title", "note", "tags", "status",
+                           "expires_at", "max_visits", "password"});
   if (!s.ok()) return s;
 
   LinkInput in;
@@ -224,18 +226,25 @@ Result<LinkInput> ParseLinkInput(std::string_view body, UnixTime now) {
     if (!(s = GetInt(j, "max_visits", &n)).ok()) return s;
     in.max_visits = n;
   }
+  if (j.contains("password") && !j.at("password").is_null()) {
+    std::string password;
+    if (!(s = GetString(j, "password", &password)).ok()) return s;
+    in.password = std::move(password);
+  }
   return in;
 }
 
-Result<LinkPatch> ParseLinkPatch(std::string_view body, UnixTime now) {
+Result<LinkEdit> ParseLinkEdit(std::string_view body, UnixTime now) {
   Result<json> parsed = ParseJsonObject(body);
   if (!parsed.ok()) return parsed.status();
   const json& j = *parsed;
-  Status s = CheckKnownFields(j, {"target", "title", "note", "tags", "status",
-                                  "expires_at", "max_visits", "disabled"});
+  Status s =
+      CheckKnownFields(j, {"target", "title", "note", "tags", "status",
+                           "expires_at", "max_visits", "disabled", "password"});
   if (!s.ok()) return s;
 
-  LinkPatch p;
+  LinkEdit edit;
+  LinkPatch& p = edit.patch;
   std::string text;
   if (j.contains("target")) {
     if (!(s = GetString(j, "target", &text)).ok()) return s;
@@ -285,7 +294,22 @@ Result<LinkPatch> ParseLinkPatch(std::string_view body, UnixTime now) {
       return WrongType("disabled", "true or false");
     p.disabled = j.at("disabled").get<bool>();
   }
-  return p;
+  if (j.contains("password")) {
+    if (j.at("password").is_null()) {
+      edit.password = "";  // removes the password
+    } else {
+      if (!j.at("password").is_string()) {
+        return WrongType("password", "a string, or null to remove it");
+      }
+      std::string password = j.at("password").get<std::string>();
+      if (password.empty()) {
+        return Status::InvalidArgument(
+            "password: must not be empty; send null to remove the password");
+      }
+      edit.password = std::move(password);
+    }
+  }
+  return edit;
 }
 
 Result<Link> LinkFromJson(const json& j) {

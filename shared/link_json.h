@@ -22,7 +22,8 @@ constexpr size_t kMaxJsonBodyBytes = 64 * 1024;
 // over 16, duplicate keys, too large).
 Result<nlohmann::json> ParseJsonObject(std::string_view body);
 
-// {"slug": ..., "target": ..., "short_url": ..., "state": "active", ...}.
+// {"slug": ..., "target": ..., "short_url": ..., "state": "active",
+//  "password_protected": false, ...}. Never the password hash.
 nlohmann::json LinkToJson(const Link& link, const std::string& short_url,
                           Verdict state);
 
@@ -30,14 +31,16 @@ nlohmann::json LinkToJson(const Link& link, const std::string& short_url,
 const char* StateName(Verdict state);
 
 // A create body. Times ("expires_at") may be RFC 3339, a date, or a
-// duration from `now` ("7d").
+// duration from `now` ("7d"). "password" is the plain text, or null.
 Result<LinkInput> ParseLinkInput(std::string_view body, UnixTime now);
 
-// A PATCH body: only the fields present change; null clears expires_at and
-// max_visits. "expires_at": "now" expires the link at once.
-Result<LinkPatch> ParseLinkPatch(std::string_view body, UnixTime now);
+// A PATCH body: only the fields present change; null clears expires_at,
+// max_visits and password (a new password is given in plain text, never
+// ""). "expires_at": "now" expires the link at once.
+Result<LinkEdit> ParseLinkEdit(std::string_view body, UnixTime now);
 
 // A link as the API returned it (for the CLI). BadRequest when malformed.
+// The API never sends a password hash, so password_hash stays "".
 Result<Link> LinkFromJson(const nlohmann::json& j);
 
 // {"error": {"code": "not_found", "message": "..."}}

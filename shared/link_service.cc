@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "shared/password.h"
 #include "shared/timeparse.h"
 
 namespace shorty {
@@ -88,6 +89,22 @@ Status ValidateTag(const std::string& tag) {
 
 }  // namespace
 
+Status ValidateIdempotencyKey(std::string_view key) {
+  if (key.empty() || key.size() > 128) {
+    return Status::BadRequest(
+        "Idempotency-Key: must be 1 to 128 characters long");
+  }
+  for (char c : key) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '-' || c == '_';
+    if (!ok) {
+      return Status::BadRequest(
+          "Idempotency-Key: use only letters, digits, '-' and '_'");
+    }
+  }
+  return Status::Ok();
+}
+
 LinkService::LinkService(Store* store, VisitLedger* ledger,
                          RandomSource* random, Clock clock,
                          ServiceOptions options)
@@ -172,6 +189,21 @@ Status LinkService::ValidateFields(
 
 Result<Link> LinkService::Create(const LinkInput& input,
                                  const std::string& actor) {
+  Result<CreatedLink> created = CreateLink(input, actor, "");
+  if (!created.ok()) return created.status();
+  return std::move(created->link);
+}
+
+Result<CreatedLink> LinkService::CreateOnce(const LinkInput& input,
+                                            const std::string& actor,
+                                            std::string_view idempotency_key) {
+  if (Status s = ValidateIdempotencyKey(idempotency_key); !s.ok()) return s;
+  return CreateLink(input, actor, idempotency_key);
+}
+
+Result<CreatedLink> LinkService::CreateLink(const LinkInput& input,
+                                            const std::string& actor,
+                                            std::string_view idempotency_key) {
   auto opts = Options();
   Result<std::string> target = NormalizeTarget(input.target, opts->rules);
   if (!target.ok()) return target.status();
@@ -203,8 +235,25 @@ Result<Link> LinkService::Create(const LinkInput& input,
   if (input.slug) {
     s = ValidateCustomSlug(*input.slug);
     if (!s.ok()) return s;
+  }
+  // Hashed last: scrypt is the costly step, not spent on a refused input.
+  if (input.password) {
+    Result<std::string> hash = HashPassword(*input.password, *random_);
+    if (!hash.ok()) return hash.status();
+    link.password_hash = std::move(*hash);
+  }
+  auto store = [&]() -> Result<CreatedLink> {
+    if (idempotency_key.empty()) {
+      Result<Link> created = store_->CreateLink(link);
+      if (!created.ok()) return created.status();
+      return CreatedLink{std::move(*created), false};
+    }
+    return store_->CreateLinkOnce(link, idempotency_key);
+  };
+
+  if (input.slug) {
     link.slug = *input.slug;
-    return store_->CreateLink(link);
+    return store();
   }
 
   int collisions = 0;
@@ -215,8 +264,13 @@ Result<Link> LinkService::Create(const LinkInput& input,
       length = length_policy_.length();
     }
     link.slug = GenerateSlug(*random_, length);
-    Result<Link> created = store_->CreateLink(link);
-    if (created.ok() || created.status().code() != Code::kAlreadyExists) {
+    Result<CreatedLink> created = store();
+    // With a key, AlreadyExists may be about the key, not the slug: only a
+    // slug that is really taken is a collision worth another try.
+    bool collided =
+        created.status().code() == Code::kAlreadyExists &&
+        (idempotency_key.empty() || store_->GetLink(link.slug).ok());
+    if (!collided) {
       std::lock_guard<std::mutex> lock(mu_);
       length_policy_.Record(collisions);
       return created;
@@ -243,14 +297,22 @@ Result<Link> LinkService::Get(std::string_view slug) {
   return link;
 }
 
-Result<Link> LinkService::Update(std::string_view slug,
-                                 const LinkPatch& patch_in,
+Result<Link> LinkService::Update(std::string_view slug, const LinkPatch& patch,
                                  const std::string& actor) {
-  if (patch_in.empty()) {
+  return Update(slug, LinkEdit{patch, std::nullopt}, actor);
+}
+
+Result<Link> LinkService::Update(std::string_view slug, const LinkEdit& edit,
+                                 const std::string& actor) {
+  if (edit.empty()) {
     return Status::InvalidArgument(
         "nothing to change: give at least one field to edit");
   }
-  LinkPatch patch = patch_in;
+  if (edit.patch.password_hash) {
+    return Status::InvalidArgument(
+        "password: give the password itself; shorty stores only its hash");
+  }
+  LinkPatch patch = edit.patch;
   if (patch.target) {
     Result<std::string> target =
         NormalizeTarget(*patch.target, Options()->rules);
@@ -263,6 +325,15 @@ Result<Link> LinkService::Update(std::string_view slug,
                             patch.tags ? &*patch.tags : nullptr, patch.status,
                             max_visits);
   if (!s.ok()) return s;
+  if (edit.password) {
+    if (edit.password->empty()) {
+      patch.password_hash = "";
+    } else {
+      Result<std::string> hash = HashPassword(*edit.password, *random_);
+      if (!hash.ok()) return hash.status();
+      patch.password_hash = std::move(*hash);
+    }
+  }
   Result<Link> link = store_->UpdateLink(slug, patch, clock_(), actor);
   if (link.ok()) AddPending(&*link);
   return link;
@@ -296,7 +367,6 @@ Result<RedirectOutcome> LinkService::Resolve(std::string_view slug,
                                              std::string_view extra_path,
                                              std::string_view query,
                                              bool count) {
-  auto opts = Options();
   Result<Link> found = store_->GetLink(slug);
   if (!found.ok()) return found.status();
   const Link& link = *found;
@@ -305,7 +375,37 @@ Result<RedirectOutcome> LinkService::Resolve(std::string_view slug,
   // stored count is exact for them and pending counts matter to no verdict.
   out.verdict = Decide(link, clock_(), link.visits);
   if (out.verdict != Verdict::kRedirect) return out;
+  if (!link.password_hash.empty()) {
+    out.locked = true;
+    return out;
+  }
+  return Redirect(link, slug, extra_path, query, count);
+}
 
+Result<RedirectOutcome> LinkService::Unlock(std::string_view slug,
+                                            std::string_view extra_path,
+                                            std::string_view query,
+                                            std::string_view password) {
+  Result<Link> found = store_->GetLink(slug);
+  if (!found.ok()) return found.status();
+  const Link& link = *found;
+  RedirectOutcome out;
+  out.verdict = Decide(link, clock_(), link.visits);
+  if (out.verdict != Verdict::kRedirect) return out;
+  if (!link.password_hash.empty() &&
+      !VerifyPassword(password, link.password_hash)) {
+    return Status::Unauthorized("password: that is not the link's password");
+  }
+  return Redirect(link, slug, extra_path, query, /*count=*/true);
+}
+
+Result<RedirectOutcome> LinkService::Redirect(const Link& link,
+                                              std::string_view slug,
+                                              std::string_view extra_path,
+                                              std::string_view query,
+                                              bool count) {
+  auto opts = Options();
+  RedirectOutcome out;
   // The target was checked when written; it is checked again here so a row
   // changed behind shorty's back, or a tightened rule, is never served.
   Result<std::string> location =

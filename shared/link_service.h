@@ -41,7 +41,23 @@ struct LinkInput {
   std::optional<int> status;
   std::optional<UnixTime> expires_at;
   std::optional<int64_t> max_visits;
+  std::optional<std::string> password;  // in plain text; hashed on create
 };
+
+// A change as a caller asks for it: the stored fields to replace, and a new
+// password in plain text, which the service hashes ("" removes the
+// password). patch.password_hash must be left unset: only the service
+// writes hashes.
+struct LinkEdit {
+  LinkPatch patch;
+  std::optional<std::string> password;
+
+  bool empty() const { return patch.empty() && !password; }
+};
+
+// OK for an Idempotency-Key of 1 to 128 characters of [A-Za-z0-9_-];
+// BadRequest "Idempotency-Key: ..." otherwise. Pure.
+Status ValidateIdempotencyKey(std::string_view key);
 
 // Visits that were counted but not yet written to the store. The daemon's
 // visit counter implements it; tests may use a plain map.
@@ -58,7 +74,10 @@ class VisitLedger {
 struct RedirectOutcome {
   Verdict verdict = Verdict::kRedirect;
   int status = 302;      // for kRedirect
-  std::string location;  // for kRedirect: validated
+  std::string location;  // for kRedirect: validated; "" when locked
+  // kRedirect, but the link has a password: the visitor must give it to
+  // Unlock first. No location, no visit counted.
+  bool locked = false;
 };
 
 // Limits on the fields a person types.
@@ -84,6 +103,15 @@ class LinkService {
   // naming the field and rule; AlreadyExists for a taken custom slug.
   Result<Link> Create(const LinkInput& input, const std::string& actor);
 
+  // Create, at most once per `idempotency_key` (see Store::CreateLinkOnce):
+  // a retry with the same key by the same actor within a day gets the link
+  // the first made, with replayed = true. BadRequest for a malformed key
+  // (ValidateIdempotencyKey); AlreadyExists when the key's link was deleted
+  // since or the key was another actor's.
+  Result<CreatedLink> CreateOnce(const LinkInput& input,
+                                 const std::string& actor,
+                                 std::string_view idempotency_key);
+
   // The link with visits not yet flushed added in. NotFound when absent.
   Result<Link> Get(std::string_view slug);
 
@@ -91,6 +119,11 @@ class LinkService {
   // history. An expiry in the past is allowed here: that is how a link is
   // expired early.
   Result<Link> Update(std::string_view slug, const LinkPatch& patch,
+                      const std::string& actor);
+  // The same, with a new password to hash (or "" to remove it).
+  // InvalidArgument "password: ..." for a password too short or too long,
+  // or for a patch that sets password_hash itself.
+  Result<Link> Update(std::string_view slug, const LinkEdit& edit,
                       const std::string& actor);
 
   // Deletes a link; its history stays.
@@ -105,9 +138,21 @@ class LinkService {
   // extra path is refused. Counts the visit when `count` and the verdict is
   // kRedirect: links with a visit limit are counted in the store at once so
   // the limit holds exactly; others through the ledger.
+  // A link with a password is not resolved: the outcome is locked (when
+  // the verdict is kRedirect), with no location and no visit counted.
   Result<RedirectOutcome> Resolve(std::string_view slug,
                                   std::string_view extra_path,
                                   std::string_view query, bool count);
+
+  // Resolves a visit that gives a password, as Resolve with count = true
+  // would for a link without one: Unauthorized "password: ..." when the
+  // link has a password and this is not it (nothing counted); a link
+  // without a password resolves whatever is given. The verdict is decided
+  // before the password is checked, so a gone link costs no hashing.
+  Result<RedirectOutcome> Unlock(std::string_view slug,
+                                 std::string_view extra_path,
+                                 std::string_view query,
+                                 std::string_view password);
 
   // What the store says of itself: link count, backend, schema version.
   Result<StoreInfo> Info() { return store_->Info(); }
@@ -127,6 +172,14 @@ class LinkService {
                         const std::optional<int>& status,
                         const std::optional<int64_t>& max_visits) const;
   void AddPending(Link* link) const;
+  Result<CreatedLink> CreateLink(const LinkInput& input,
+                                 const std::string& actor,
+                                 std::string_view idempotency_key);
+  // The redirect for a link whose verdict is kRedirect, counting the visit
+  // when `count`.
+  Result<RedirectOutcome> Redirect(const Link& link, std::string_view slug,
+                                   std::string_view extra_path,
+                                   std::string_view query, bool count);
 
   Store* store_;
   VisitLedger* ledger_;

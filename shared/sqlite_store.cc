@@ -11,6 +11,7 @@
 #include <charconv>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -106,6 +107,19 @@ CREATE TABLE tokens (
   revoked_at INTEGER
 );
 )sql"},
+    // A password hash per link (NULL: none), and the idempotency keys of
+    // recent creates. A key names the slug it created, not a row id: it
+    // outlives neither the link nor a day.
+    {"link passwords and idempotency keys", R"sql(
+ALTER TABLE links ADD COLUMN password_hash TEXT;
+
+CREATE TABLE idempotency_keys (
+  key TEXT PRIMARY KEY,
+  link_slug TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
+)sql"},
 };
 constexpr int kSchemaVersion =
     static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -117,7 +131,7 @@ constexpr int kSchemaVersion =
   "slug, target, title, note, status, created_at, updated_at, created_by, " \
   "expires_at, max_visits, visits, disabled, "                              \
   "(SELECT group_concat(length(CAST(tag AS BLOB)) || ':' || tag, '') "      \
-  "FROM link_tags WHERE link_id = links.id), id "
+  "FROM link_tags WHERE link_id = links.id), id, password_hash "
 
 constexpr char kGetLinkSql[] =
     "SELECT " SHORTY_LINK_COLUMNS "FROM links WHERE slug_key = ?1";
@@ -142,8 +156,8 @@ LIMIT ?7)sql";
 constexpr char kInsertLinkSql[] = R"sql(
 INSERT INTO links (slug, slug_key, target, title, note, status, created_at,
                    updated_at, created_by, expires_at, max_visits, visits,
-                   disabled)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13))sql";
+                   disabled, password_hash)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14))sql";
 
 // Each odd parameter says whether the following one replaces the column.
 constexpr char kUpdateLinkSql[] = R"sql(
@@ -155,6 +169,7 @@ UPDATE links SET
   expires_at = CASE WHEN ?9 THEN ?10 ELSE expires_at END,
   max_visits = CASE WHEN ?11 THEN ?12 ELSE max_visits END,
   disabled = CASE WHEN ?13 THEN ?14 ELSE disabled END,
+  password_hash = CASE WHEN ?17 THEN ?18 ELSE password_hash END,
   updated_at = ?15
 WHERE id = ?16)sql";
 
@@ -169,6 +184,14 @@ UPDATE links SET visits = visits + 1
 WHERE slug_key = ?1 AND (max_visits IS NULL OR visits < max_visits))sql";
 constexpr char kLinkExistsSql[] = "SELECT 1 FROM links WHERE slug_key = ?1";
 constexpr char kCountLinksSql[] = "SELECT count(*) FROM links";
+
+constexpr char kPurgeKeysSql[] =
+    "DELETE FROM idempotency_keys WHERE created_at < ?1";
+constexpr char kFindKeySql[] =
+    "SELECT link_slug, created_at FROM idempotency_keys WHERE key = ?1";
+constexpr char kInsertKeySql[] =
+    "INSERT INTO idempotency_keys (key, link_slug, created_at) "
+    "VALUES (?1, ?2, ?3)";
 
 constexpr char kInsertHistorySql[] = R"sql(
 INSERT INTO link_history (slug_key, slug, at, actor, action, changes)
@@ -248,6 +271,14 @@ class Statement {
       rc_ = sqlite3_bind_blob64(stmt_, i, data, bytes.size(), SQLITE_TRANSIENT);
     }
   }
+  // "" binds NULL: for columns where NULL means "none".
+  void BindOrNull(int i, std::string_view text) {
+    if (!text.empty()) {
+      Bind(i, text);
+    } else if (rc_ == SQLITE_OK) {
+      rc_ = sqlite3_bind_null(stmt_, i);
+    }
+  }
   void Bind(int i, const std::optional<int64_t>& value) {
     if (value) {
       Bind(i, *value);
@@ -325,8 +356,45 @@ class SqliteConnection {
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
   }
 
+  // The writer watches its -wal file: from now on, a commit finding it
+  // gone or replaced is copied into the database file before it counts.
+  void WatchWal(const std::string& wal_path) {
+    wal_path_ = wal_path;
+    struct stat st {};
+    wal_ino_ = ::stat(wal_path.c_str(), &st) == 0 ? st.st_ino : 0;
+  }
+
+  // Called after each COMMIT of the writer. SQLite goes on appending to a
+  // -wal file that was deleted behind its back, and a crash would then
+  // take every change in it along; so, when the file is gone, the WAL is
+  // checkpointed into the database file, and a change that cannot be is
+  // reported as failed, never acknowledged.
+  int EnsureWalKept() {
+    if (wal_path_.empty()) return SQLITE_OK;
+    struct stat st {};
+    bool present = ::stat(wal_path_.c_str(), &st) == 0;
+    if (present && wal_ino_ == 0) wal_ino_ = st.st_ino;
+    if (present && st.st_ino == wal_ino_) return SQLITE_OK;
+    if (!wal_lost_reported_) {
+      wal_lost_reported_ = true;
+      std::fprintf(stderr,
+                   "shortyd: %s was deleted or replaced while in use; every "
+                   "change is now copied into the database file before it is "
+                   "acknowledged, and reads may fail: restart shortyd\n",
+                   wal_path_.c_str());
+    }
+    int log = -1, done = -1;
+    int rc = sqlite3_wal_checkpoint_v2(db_, "main", SQLITE_CHECKPOINT_FULL,
+                                       &log, &done);
+    if (rc != SQLITE_OK) return rc;
+    return log == done ? SQLITE_OK : SQLITE_IOERR;
+  }
+
  private:
   sqlite3* db_;
+  std::string wal_path_;
+  ino_t wal_ino_ = 0;
+  bool wal_lost_reported_ = false;
   std::unordered_map<std::string, sqlite3_stmt*> statements_;
 };
 
@@ -391,7 +459,10 @@ class WriteTransaction {
   WriteTransaction& operator=(const WriteTransaction&) = delete;
 
   int Begin() { return connection_.Run("BEGIN IMMEDIATE"); }
-  int Commit() { return connection_.Run("COMMIT"); }
+  int Commit() {
+    int rc = connection_.Run("COMMIT");
+    return rc == SQLITE_OK ? connection_.EnsureWalKept() : rc;
+  }
 
  private:
   SqliteConnection& connection_;
@@ -648,6 +719,7 @@ bool ReadLink(const Statement& row, Link* link) {
   link->max_visits = row.OptionalInt(9);
   link->visits = row.Int(10);
   link->disabled = row.Int(11) != 0;
+  link->password_hash = row.Text(14);
   link->tags.clear();
   return UnpackTags(row.Text(12), &link->tags);
 }
@@ -901,6 +973,13 @@ Status SqliteStore::OpenDatabase(const SqliteOptions& options) {
   }
   if (Status s = Migrate(); !s.ok()) return s;
   if (Status s = ApplyCaseRule(); !s.ok()) return s;
+  // A new database's schema would otherwise live only in the WAL until the
+  // first checkpoint: a lost -wal file would leave an empty file that the
+  // next start takes for a new database.
+  rc = sqlite3_wal_checkpoint_v2(c.db(), "main", SQLITE_CHECKPOINT_TRUNCATE,
+                                 nullptr, nullptr);
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, "checkpointing it");
+  c.WatchWal(path_ + "-wal");
 
   readers_ = std::make_unique<SqliteReaderPool>();
   int readers = std::clamp(options.readers, 1, kMaxReaders);
@@ -1043,19 +1122,9 @@ Status SqliteStore::ApplyCaseRule() {
   return Status::Ok();
 }
 
-Result<Link> SqliteStore::CreateLink(const Link& link) {
+Result<Link> SqliteStore::InsertLink(SqliteConnection& c, const Link& link) {
   constexpr char kAction[] = "creating a link";
-  if (link.slug.empty()) {
-    return Status::InvalidArgument("slug: must not be empty");
-  }
   const std::string key = SlugKey(link.slug, case_sensitive_);
-  const std::vector<std::string> tags = SortedUnique(link.tags);
-
-  std::lock_guard<std::mutex> lock(writer_mu_);
-  SqliteConnection& c = *writer_;
-  WriteTransaction txn(c);
-  int rc = txn.Begin();
-  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
   int64_t id = 0;
   {
     Statement insert = c.Prepare(kInsertLinkSql);
@@ -1072,7 +1141,8 @@ Result<Link> SqliteStore::CreateLink(const Link& link) {
     insert.Bind(11, link.max_visits);
     insert.Bind(12, link.visits);
     insert.Bind(13, int64_t{link.disabled});
-    rc = insert.Step();
+    insert.BindOrNull(14, link.password_hash);
+    int rc = insert.Step();
     // slug_key is the only UNIQUE column a new row can collide on.
     if (rc == SQLITE_CONSTRAINT_UNIQUE) {
       return Status::AlreadyExists("slug " + Quoted(link.slug) + " is taken");
@@ -1080,7 +1150,9 @@ Result<Link> SqliteStore::CreateLink(const Link& link) {
     if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
     id = sqlite3_last_insert_rowid(c.db());
   }
-  if (Status s = InsertTags(c, path_, id, tags); !s.ok()) return s;
+  if (Status s = InsertTags(c, path_, id, SortedUnique(link.tags)); !s.ok()) {
+    return s;
+  }
   Result<Link> stored = LoadLink(c, path_, link.slug, key);
   if (!stored.ok()) return stored;
   if (Status s = RecordHistory(c, path_, key, stored->slug, link.created_at,
@@ -1089,10 +1161,99 @@ Result<Link> SqliteStore::CreateLink(const Link& link) {
       !s.ok()) {
     return s;
   }
+  return stored;
+}
+
+Result<Link> SqliteStore::CreateLink(const Link& link) {
+  constexpr char kAction[] = "creating a link";
+  if (link.slug.empty()) {
+    return Status::InvalidArgument("slug: must not be empty");
+  }
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  Result<Link> stored = InsertLink(c, link);
+  if (!stored.ok()) return stored;
   if ((rc = txn.Commit()) != SQLITE_OK) {
     return SqliteError(rc, c, path_, kAction);
   }
   return stored;
+}
+
+Result<CreatedLink> SqliteStore::CreateLinkOnce(
+    const Link& link, std::string_view idempotency_key) {
+  constexpr char kAction[] = "creating a link";
+  if (link.slug.empty()) {
+    return Status::InvalidArgument("slug: must not be empty");
+  }
+  if (idempotency_key.empty()) {
+    return Status::InvalidArgument("idempotency key: must not be empty");
+  }
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  {
+    // Forgotten first, so an old key is never replayed even if no create
+    // came along for a while to purge it.
+    Statement purge = c.Prepare(kPurgeKeysSql);
+    purge.Bind(1, link.created_at - kIdempotencyKeySeconds);
+    rc = purge.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  }
+  std::optional<std::string> seen_slug;
+  UnixTime seen_at = 0;
+  {
+    Statement find = c.Prepare(kFindKeySql);
+    find.Bind(1, idempotency_key);
+    rc = find.Step();
+    if (rc == SQLITE_ROW) {
+      seen_slug = find.Text(0);
+      seen_at = find.Int(1);
+    } else if (rc != SQLITE_DONE) {
+      return SqliteError(rc, c, path_, kAction);
+    }
+  }
+  if (seen_slug) {
+    Result<Link> earlier =
+        LoadLink(c, path_, *seen_slug, SlugKey(*seen_slug, case_sensitive_));
+    if (!earlier.ok() && earlier.status().code() != Code::kNotFound) {
+      return earlier.status();
+    }
+    // The link a key made was created in the key's own transaction, at the
+    // key's time; a link of the same slug made later is another link.
+    if (!earlier.ok() || earlier->created_at != seen_at) {
+      return Status::AlreadyExists(
+          "idempotency key was used for a link since deleted; send a new "
+          "key to create it again");
+    }
+    if (earlier->created_by != link.created_by) {
+      return Status::AlreadyExists(
+          "idempotency key was already used by another client; send a new "
+          "key");
+    }
+    if ((rc = txn.Commit()) != SQLITE_OK) {
+      return SqliteError(rc, c, path_, kAction);
+    }
+    return CreatedLink{std::move(*earlier), true};
+  }
+  Result<Link> stored = InsertLink(c, link);
+  if (!stored.ok()) return stored.status();
+  {
+    Statement remember = c.Prepare(kInsertKeySql);
+    remember.Bind(1, idempotency_key);
+    remember.Bind(2, stored->slug);
+    remember.Bind(3, link.created_at);
+    rc = remember.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  }
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return CreatedLink{std::move(*stored), false};
 }
 
 Result<Link> SqliteStore::GetLink(std::string_view slug) {
@@ -1132,6 +1293,8 @@ Result<Link> SqliteStore::UpdateLink(std::string_view slug,
     update.Bind(14, int64_t{patch.disabled.value_or(false)});
     update.Bind(15, now);
     update.Bind(16, id);
+    update.Bind(17, int64_t{patch.password_hash.has_value()});
+    update.BindOrNull(18, patch.password_hash.value_or(""));
     rc = update.Step();
     if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
   }

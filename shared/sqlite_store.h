@@ -61,6 +61,8 @@ class SqliteStore : public Store {
   SqliteStore& operator=(const SqliteStore&) = delete;
 
   Result<Link> CreateLink(const Link& link) override;
+  Result<CreatedLink> CreateLinkOnce(const Link& link,
+                                     std::string_view idempotency_key) override;
   Result<Link> GetLink(std::string_view slug) override;
   Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
                           UnixTime now, const std::string& actor) override;
@@ -87,6 +89,9 @@ class SqliteStore : public Store {
   Status OpenDatabase(const SqliteOptions& options);
   Status Migrate();
   Status ApplyCaseRule();
+  // Inserts a link, its tags and its "create" history entry inside the
+  // caller's write transaction on `c` (the writer, under writer_mu_).
+  Result<Link> InsertLink(SqliteConnection& c, const Link& link);
 
   const std::string path_;
   const bool case_sensitive_;

@@ -1,7 +1,8 @@
-// The link store: the one interface behind which links, visit counts and
-// (later) tokens and history are kept. It speaks in links and slugs, never in
-// SQL, row ids or connection handles. SQLite is the embedded implementation;
-// the contract tests in tests/store_contract.cc hold for every implementation.
+// The link store: the one interface behind which links, visit counts,
+// tokens, history and idempotency keys are kept. It speaks in links and slugs,
+// never in SQL, row ids or connection handles. SQLite is the embedded
+// implementation; the contract tests in tests/store_contract.cc hold for every
+// implementation.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +15,18 @@
 #include "shared/status.h"
 
 namespace shorty {
+
+// How long an idempotency key is remembered: a create retried later than
+// this with the same key makes a new link.
+constexpr UnixTime kIdempotencyKeySeconds = 24 * 3600;
+
+// What CreateLinkOnce did.
+struct CreatedLink {
+  Link link;
+  // The key was seen before: nothing was created, and `link` is the link
+  // the first create with the key made (as stored now).
+  bool replayed = false;
+};
 
 struct StoreInfo {
   int64_t links = 0;  // every stored link, active or not
@@ -32,6 +45,21 @@ class Store {
   // history entry by link.created_by at link.created_at in the same
   // transaction. Durable on return.
   virtual Result<Link> CreateLink(const Link& link) = 0;
+
+  // CreateLink at most once per `idempotency_key` (non-empty, else
+  // InvalidArgument), so a client may retry a create whose answer it never
+  // got. In one transaction: forgets keys recorded more than
+  // kIdempotencyKeySeconds before link.created_at; then, when the key is
+  // remembered and the link it made still exists, returns that link with
+  // replayed = true and changes nothing else; when the key is remembered but
+  // its link was deleted since, AlreadyExists "idempotency key was used for
+  // a link since deleted"; when it was used by another creator (a different
+  // created_by), AlreadyExists too. Otherwise creates the link exactly as
+  // CreateLink does (AlreadyExists for a taken slug, the key then not
+  // recorded) and remembers the key for it at link.created_at. Durable on
+  // return.
+  virtual Result<CreatedLink> CreateLinkOnce(
+      const Link& link, std::string_view idempotency_key) = 0;
 
   // The link for a slug, or NotFound.
   virtual Result<Link> GetLink(std::string_view slug) = 0;

@@ -317,6 +317,21 @@ bool IsOwnHost(const std::string& host, int port,
   return false;
 }
 
+// Whether the host, or a domain above it, is on the blocklist: the lookups
+// are one per label, whatever the list's size.
+bool IsBlocked(std::string host,
+               const std::unordered_set<std::string>* blocked) {
+  if (!blocked || blocked->empty()) return false;
+  if (host.size() > 1 && host.back() == '.') host.pop_back();
+  std::string_view name = host;
+  for (;;) {
+    if (blocked->count(std::string(name))) return true;
+    size_t dot = name.find('.');
+    if (dot == std::string_view::npos) return false;
+    name.remove_prefix(dot + 1);
+  }
+}
+
 }  // namespace
 
 Result<std::string> NormalizeTarget(std::string_view raw,
@@ -410,6 +425,10 @@ Result<std::string> NormalizeTarget(std::string_view raw,
   if (IsOwnHost(host, port == 0 ? default_port : port, rules.own_hosts)) {
     return Invalid("points at this shortener itself (" + host +
                    "); that would loop");
+  }
+
+  if (IsBlocked(host, rules.blocked_domains.get())) {
+    return Invalid("host '" + host + "' is on this server's blocklist");
   }
 
   Result<std::string> normalized_tail = NormalizeTail(tail);

@@ -3,8 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "shared/status.h"
@@ -17,6 +19,10 @@ struct TargetRules {
   // would loop.
   std::vector<std::string> own_hosts;
   size_t max_length = 4096;
+  // Hosts and domains (lower case, punycode) no link may point at: an entry
+  // matches itself and every name under it. Shared, since the redirect path
+  // copies rules by pointer only. Null = none.
+  std::shared_ptr<const std::unordered_set<std::string>> blocked_domains;
 };
 
 // Validates and normalises a target: lower-cased scheme and host,

@@ -490,12 +490,15 @@ TEST_CASE("configuration: errors name file, line and key; SIGHUP reloads") {
 }
 
 TEST_CASE("the example configuration in packaging/ is valid and complete") {
-  const std::string example = std::string(SHORTY_SOURCE_DIR) + "/packaging/shortyd.toml";
-  Run check = RunProgram({ShortydPath(), "--config", example, "--check-config"});
+  const std::string example =
+      std::string(SHORTY_SOURCE_DIR) + "/packaging/shortyd.toml";
+  Run check =
+      RunProgram({ShortydPath(), "--config", example, "--check-config"});
   CHECK_MESSAGE(check.exit_code == 0, check.err);
   // Every section shortyd knows appears in it.
   const std::string text = ReadFile(example);
-  for (const char* section : {"[server]", "[storage]", "[links]", "[visits]", "[web]"}) {
+  for (const char* section :
+       {"[server]", "[storage]", "[links]", "[visits]", "[web]"}) {
     CHECK_MESSAGE(text.find(section) != std::string::npos, section);
   }
 }

@@ -24,6 +24,13 @@ constexpr int64_t kSecondsPerDay = 24 * 60 * 60;
 // A std::string, so doctest shows it and == compares text.
 std::string CodeOf(const Status& s) { return CodeName(s.code()); }
 
+// The patch of a PATCH body, for the tests of the stored fields.
+Result<LinkPatch> ParseLinkPatch(std::string_view body, UnixTime now) {
+  Result<LinkEdit> edit = ParseLinkEdit(body, now);
+  if (!edit.ok()) return edit.status();
+  return edit->patch;
+}
+
 std::string Repeat(const std::string& s, size_t n) {
   std::string out;
   out.reserve(s.size() * n);
@@ -599,10 +606,11 @@ TEST_CASE("LinkToJson: field set and values") {
   REQUIRE(j.is_object());
   std::set<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.insert(it.key());
-  CHECK(keys == std::set<std::string>{
-                    "slug", "target", "short_url", "status", "title", "note",
-                    "tags", "created_at", "updated_at", "created_by",
-                    "expires_at", "max_visits", "visits", "disabled", "state"});
+  CHECK(keys == std::set<std::string>{"slug", "target", "short_url", "status",
+                                      "title", "note", "tags", "created_at",
+                                      "updated_at", "created_by", "expires_at",
+                                      "max_visits", "visits", "disabled",
+                                      "password_protected", "state"});
   CHECK(j.at("slug") == "Promo-1");
   CHECK(j.at("target") == "https://example.com/a?b=c");
   CHECK(j.at("short_url") == "https://s.example/Promo-1");
@@ -618,7 +626,74 @@ TEST_CASE("LinkToJson: field set and values") {
   CHECK(j.at("max_visits") == 50);
   CHECK(j.at("visits") == 7);
   CHECK(j.at("disabled") == true);
+  CHECK(j.at("password_protected") == false);
   CHECK(j.at("state") == "disabled");
+}
+
+TEST_CASE("LinkToJson: a password shows as a flag, never as its hash") {
+  Link link = SampleLink();
+  link.password_hash = "scrypt$15$8$1$c2FsdHNhbHRzYWx0c2FsdA==$secret-hash";
+  const json j = LinkToJson(link, "u", Verdict::kRedirect);
+  CHECK(j.at("password_protected") == true);
+  CHECK(j.dump().find("scrypt") == std::string::npos);
+  CHECK(j.dump().find("secret-hash") == std::string::npos);
+  // Read back, a link knows no hash: the API never sends one.
+  Result<Link> back = LinkFromJson(j);
+  REQUIRE(back.ok());
+  CHECK(back->password_hash.empty());
+}
+
+TEST_CASE("ParseLinkInput: password is plain text, or null for none") {
+  Result<LinkInput> r = ParseLinkInput(
+      R"({"target":"https://e.com/","password":"open sesame"})", kNow);
+  REQUIRE(r.ok());
+  CHECK(r->password == std::optional<std::string>("open sesame"));
+  r = ParseLinkInput(R"({"target":"https://e.com/","password":null})", kNow);
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->password.has_value());
+  r = ParseLinkInput(R"({"target":"https://e.com/"})", kNow);
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->password.has_value());
+  for (const char* body : {R"({"target":"https://e.com/","password":12345678})",
+                           R"({"target":"https://e.com/","password":["x"]})",
+                           R"({"target":"https://e.com/","password":true})"}) {
+    CAPTURE(body);
+    r = ParseLinkInput(body, kNow);
+    REQUIRE_FALSE(r.ok());
+    CHECK(CodeOf(r.status()) == "bad_request");
+    CHECK(r.status().message().rfind("password: ", 0) == 0);
+  }
+}
+
+TEST_CASE("ParseLinkEdit: password sets, null removes, \"\" is refused") {
+  Result<LinkEdit> e = ParseLinkEdit(R"({"password":"new password"})", kNow);
+  REQUIRE(e.ok());
+  CHECK(e->password == std::optional<std::string>("new password"));
+  CHECK(e->patch.empty());
+  CHECK_FALSE(e->empty());
+  CHECK_FALSE(e->patch.password_hash.has_value());
+
+  e = ParseLinkEdit(R"({"password":null,"title":"t"})", kNow);
+  REQUIRE(e.ok());
+  CHECK(e->password == std::optional<std::string>(""));
+  CHECK(e->patch.title == std::optional<std::string>("t"));
+
+  e = ParseLinkEdit(R"({"title":"t"})", kNow);
+  REQUIRE(e.ok());
+  CHECK_FALSE(e->password.has_value());
+
+  e = ParseLinkEdit(R"({"password":""})", kNow);
+  REQUIRE_FALSE(e.ok());
+  CHECK(CodeOf(e.status()) == "invalid_argument");
+  CHECK(e.status().message().rfind("password: ", 0) == 0);
+
+  e = ParseLinkEdit(R"({"password":7})", kNow);
+  REQUIRE_FALSE(e.ok());
+  CHECK(CodeOf(e.status()) == "bad_request");
+  // A hash cannot be sent in: there is no such field.
+  e = ParseLinkEdit(R"({"password_hash":"scrypt$15$8$1$a$b"})", kNow);
+  REQUIRE_FALSE(e.ok());
+  CHECK(CodeOf(e.status()) == "bad_request");
 }
 
 TEST_CASE("LinkToJson: absent expiry and limit are null, not omitted") {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "shared/link_json.h"
+#include "shared/password.h"
 #include "shared/slug.h"
 #include "shared/sqlite_store.h"
 
@@ -933,6 +934,290 @@ TEST_CASE("Resolve: a stored target the rules now refuse is not served") {
   r = f.service->Resolve("plain", "", "", true);
   REQUIRE(r.ok());
   CHECK(r->verdict == Verdict::kDisabled);
+}
+
+// --- Passwords ---------------------------------------------------------------
+
+LinkInput Protected(const std::string& target, const std::string& slug,
+                    const std::string& password) {
+  LinkInput in = Input(target, slug);
+  in.password = password;
+  return in;
+}
+
+TEST_CASE("Create: a password is stored as a hash that verifies") {
+  Fixture f;
+  Link link = f.MustCreate(
+      Protected("https://example.com/secret", "locked", "open sesame"));
+  CHECK(link.password_hash.rfind("scrypt$15$8$1$", 0) == 0);
+  CHECK(link.password_hash.find("open sesame") == std::string::npos);
+  CHECK(VerifyPassword("open sesame", link.password_hash));
+  Result<Link> stored = f.store->GetLink("locked");
+  REQUIRE(stored.ok());
+  CHECK(stored->password_hash == link.password_hash);
+  // No password: none stored.
+  CHECK(f.MustCreate(Input("https://example.com/", "open"))
+            .password_hash.empty());
+}
+
+TEST_CASE(
+    "Create: a password too short or too long is refused, nothing stored") {
+  Fixture f;
+  for (const std::string& password :
+       {std::string(), std::string("1234567"), std::string(1025, 'p')}) {
+    CAPTURE(password.size());
+    Result<Link> r = f.service->Create(
+        Protected("https://example.com/", "pw", password), "alice");
+    REQUIRE_FALSE(r.ok());
+    CHECK(CodeOf(r.status()) == "invalid_argument");
+    CHECK(r.status().message().rfind("password: ", 0) == 0);
+  }
+  CHECK(f.StoredLinks() == 0);
+}
+
+TEST_CASE("Resolve: a protected link is locked: no location, nothing counted") {
+  Fixture f;
+  LinkInput limited =
+      Protected("https://example.com/l", "limited", "password1");
+  limited.max_visits = 5;
+  f.MustCreate(limited);
+  f.MustCreate(Protected("https://example.com/u", "unlimited", "password1"));
+  for (const char* slug : {"limited", "UNLIMITED"}) {
+    CAPTURE(slug);
+    for (bool count : {true, false}) {
+      Result<RedirectOutcome> r = f.service->Resolve(slug, "a", "b=1", count);
+      REQUIRE(r.ok());
+      CHECK(r->verdict == Verdict::kRedirect);
+      CHECK(r->locked);
+      CHECK(r->location.empty());
+    }
+  }
+  CHECK(f.ledger.counts().empty());
+  CHECK(f.store->GetLink("limited")->visits == 0);
+
+  // A gone link says so, password or not.
+  LinkPatch off;
+  off.disabled = true;
+  REQUIRE(f.service->Update("unlimited", off, "tester").ok());
+  Result<RedirectOutcome> r = f.service->Resolve("unlimited", "", "", true);
+  REQUIRE(r.ok());
+  CHECK(r->verdict == Verdict::kDisabled);
+  CHECK_FALSE(r->locked);
+}
+
+TEST_CASE("Unlock: the right password redirects and counts once") {
+  Fixture f;
+  f.MustCreate(
+      Protected("https://example.com/docs?lang=en", "Docs", "correct horse"));
+  LinkInput limited =
+      Protected("https://example.com/", "once", "correct horse");
+  limited.max_visits = 1;
+  f.MustCreate(limited);
+
+  for (const char* wrong : {"", "correct hors", "Correct horse",
+                            "correct horse ", "wrong password"}) {
+    CAPTURE(wrong);
+    Result<RedirectOutcome> r = f.service->Unlock("docs", "a", "x=1", wrong);
+    REQUIRE_FALSE(r.ok());
+    CHECK(CodeOf(r.status()) == "unauthorized");
+    CHECK(r.status().message().rfind("password: ", 0) == 0);
+  }
+  CHECK(f.ledger.counts().empty());
+
+  Result<RedirectOutcome> r =
+      f.service->Unlock("DOCS", "a/b", "x=1", "correct horse");
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  CHECK(r->verdict == Verdict::kRedirect);
+  CHECK_FALSE(r->locked);
+  CHECK(r->status == 307);
+  CHECK(r->location == "https://example.com/docs/a/b?lang=en&x=1");
+  CHECK(f.ledger.counts() == std::map<std::string, int64_t>{{"docs", 1}});
+
+  // A hostile extra path is refused after the password, and not counted.
+  r = f.service->Unlock("docs", "../x", "", "correct horse");
+  REQUIRE_FALSE(r.ok());
+  CHECK(CodeOf(r.status()) == "invalid_argument");
+  CHECK(f.ledger.counts() == std::map<std::string, int64_t>{{"docs", 1}});
+
+  // A visit limit holds for unlocked visits too; a used-up link is gone
+  // before any password is checked.
+  r = f.service->Unlock("once", "", "", "correct horse");
+  REQUIRE(r.ok());
+  CHECK(r->verdict == Verdict::kRedirect);
+  r = f.service->Unlock("once", "", "", "correct horse");
+  REQUIRE(r.ok());
+  CHECK(r->verdict == Verdict::kUsedUp);
+  r = f.service->Unlock("once", "", "", "wrong password");
+  REQUIRE(r.ok());
+  CHECK(r->verdict == Verdict::kUsedUp);
+  CHECK(f.store->GetLink("once")->visits == 1);
+
+  CHECK(CodeOf(f.service->Unlock("nope", "", "", "x").status()) == "not_found");
+}
+
+TEST_CASE("Unlock: a link without a password resolves whatever is given") {
+  Fixture f;
+  f.MustCreate(Input("https://example.com/", "open"));
+  Result<RedirectOutcome> r = f.service->Unlock("open", "", "", "anything");
+  REQUIRE(r.ok());
+  CHECK(r->location == "https://example.com/");
+  CHECK(f.ledger.counts() == std::map<std::string, int64_t>{{"open", 1}});
+}
+
+TEST_CASE("Update: a password is set, replaced and removed") {
+  Fixture f;
+  f.MustCreate(Input("https://example.com/", "pw"));
+  LinkEdit set;
+  set.password = "first password";
+  Result<Link> r = f.service->Update("pw", set, "bob");
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  CHECK(VerifyPassword("first password", r->password_hash));
+  const std::string first_hash = r->password_hash;
+
+  LinkEdit replace;
+  replace.password = "second password";
+  replace.patch.title = "with title";
+  r = f.service->Update("pw", replace, "bob");
+  REQUIRE(r.ok());
+  CHECK(r->title == "with title");
+  CHECK(r->password_hash != first_hash);
+  CHECK(VerifyPassword("second password", r->password_hash));
+  CHECK_FALSE(VerifyPassword("first password", r->password_hash));
+
+  LinkEdit remove;
+  remove.password = "";
+  r = f.service->Update("pw", remove, "bob");
+  REQUIRE(r.ok());
+  CHECK(r->password_hash.empty());
+  CHECK_FALSE(f.service->Resolve("pw", "", "", false)->locked);
+
+  Result<std::vector<HistoryEntry>> history = f.service->History("pw", 10);
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == 4);
+  for (const HistoryEntry& e : *history) {
+    CHECK(e.changes.find("scrypt") == std::string::npos);
+  }
+}
+
+TEST_CASE("Update: password rules; a hash cannot be set directly") {
+  Fixture f;
+  f.MustCreate(Input("https://example.com/", "pw"));
+  LinkEdit shorter;
+  shorter.password = "short";
+  Result<Link> r = f.service->Update("pw", shorter, "bob");
+  REQUIRE_FALSE(r.ok());
+  CHECK(CodeOf(r.status()) == "invalid_argument");
+  CHECK(r.status().message().rfind("password: ", 0) == 0);
+
+  LinkPatch direct;
+  direct.password_hash = std::string("scrypt$15$8$1$x$y");
+  r = f.service->Update("pw", direct, "bob");
+  REQUIRE_FALSE(r.ok());
+  CHECK(CodeOf(r.status()) == "invalid_argument");
+  CHECK(f.store->GetLink("pw")->password_hash.empty());
+
+  CHECK(CodeOf(f.service->Update("pw", LinkEdit(), "bob").status()) ==
+        "invalid_argument");
+}
+
+// --- Idempotency keys
+// ----------------------------------------------------------
+
+TEST_CASE("ValidateIdempotencyKey: 1 to 128 of [A-Za-z0-9_-]") {
+  for (const std::string& good :
+       {std::string("a"), std::string("A-z_09"), std::string(128, 'k'),
+        std::string("0123456789abcdef0123456789abcdef")}) {
+    CAPTURE(good);
+    CHECK(ValidateIdempotencyKey(good).ok());
+  }
+  for (const std::string& bad :
+       {std::string(), std::string(129, 'k'), std::string("a b"),
+        std::string("a.b"), std::string("key\n"), std::string("k\xc3\xa9"),
+        std::string("a/b"), std::string("a+b=")}) {
+    CAPTURE(bad);
+    Status s = ValidateIdempotencyKey(bad);
+    CHECK(CodeOf(s) == "bad_request");
+    CHECK(s.message().rfind("Idempotency-Key: ", 0) == 0);
+  }
+}
+
+TEST_CASE("CreateOnce: a repeated key gets the first link") {
+  Fixture f;
+  Result<CreatedLink> first =
+      f.service->CreateOnce(Input("https://example.com/a"), "alice", "key-1");
+  INFO(first.status().message());
+  REQUIRE(first.ok());
+  CHECK_FALSE(first->replayed);
+  f.now += 10;
+  Result<CreatedLink> again =
+      f.service->CreateOnce(Input("https://example.com/a"), "alice", "key-1");
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->link.slug == first->link.slug);
+  CHECK(f.StoredLinks() == 1);
+  Result<CreatedLink> other =
+      f.service->CreateOnce(Input("https://example.com/a"), "alice", "key-2");
+  REQUIRE(other.ok());
+  CHECK_FALSE(other->replayed);
+  CHECK(other->link.slug != first->link.slug);
+  CHECK(f.StoredLinks() == 2);
+
+  // A malformed key creates nothing.
+  Result<CreatedLink> bad =
+      f.service->CreateOnce(Input("https://example.com/a"), "alice", "a b");
+  CHECK(CodeOf(bad.status()) == "bad_request");
+  CHECK(f.StoredLinks() == 2);
+  // Nor does the same key from another actor.
+  Result<CreatedLink> theirs =
+      f.service->CreateOnce(Input("https://example.com/a"), "bob", "key-1");
+  CHECK(CodeOf(theirs.status()) == "already_exists");
+  CHECK(f.StoredLinks() == 2);
+}
+
+TEST_CASE("CreateOnce: generated slugs still retry collisions") {
+  Fixture f;
+  f.random.Script(SlugBytes({0, 1, 2, 3, 4, 5}));
+  f.random.Script(SlugBytes({0, 1, 2, 3, 4, 5}));
+  f.random.Script(SlugBytes({6, 7, 8, 9, 10, 11}));
+  CHECK(f.MustCreate(Input("https://one.example/")).slug == "ABCDEF");
+  Result<CreatedLink> r =
+      f.service->CreateOnce(Input("https://two.example/"), "alice", "k");
+  REQUIRE(r.ok());
+  CHECK(r->link.slug == "GHJKMN");
+  CHECK(f.random.ScriptLeft() == 0);
+}
+
+TEST_CASE("CreateOnce: a key whose link was deleted fails at once") {
+  Fixture f;
+  Result<CreatedLink> r =
+      f.service->CreateOnce(Input("https://one.example/"), "alice", "k");
+  REQUIRE(r.ok());
+  REQUIRE(f.service->Delete(r->link.slug, "alice").ok());
+  // Not twelve tries at new slugs, then "no free slug": the key is the
+  // problem, and the message says so.
+  r = f.service->CreateOnce(Input("https://one.example/"), "alice", "k");
+  REQUIRE_FALSE(r.ok());
+  CHECK(CodeOf(r.status()) == "already_exists");
+  CHECK(Contains(r.status().message(), "since deleted"));
+  r = f.service->CreateOnce(Input("https://one.example/", "custom"), "alice",
+                            "k");
+  CHECK(CodeOf(r.status()) == "already_exists");
+  CHECK(f.StoredLinks() == 0);
+}
+
+TEST_CASE("CreateOnce: a password is hashed once, and a replay keeps it") {
+  Fixture f;
+  Result<CreatedLink> r = f.service->CreateOnce(
+      Protected("https://example.com/", "pw", "password one"), "alice", "k");
+  REQUIRE(r.ok());
+  const std::string hash = r->link.password_hash;
+  r = f.service->CreateOnce(
+      Protected("https://example.com/", "pw", "password one"), "alice", "k");
+  REQUIRE(r.ok());
+  CHECK(r->replayed);
+  CHECK(r->link.password_hash == hash);
 }
 
 TEST_CASE("List: limit bounds, the service's clock and pending visits") {

@@ -63,6 +63,10 @@ class TempSqliteStore : public Store {
   Result<Link> CreateLink(const Link& link) override {
     return store_->CreateLink(link);
   }
+  Result<CreatedLink> CreateLinkOnce(
+      const Link& link, std::string_view idempotency_key) override {
+    return store_->CreateLinkOnce(link, idempotency_key);
+  }
   Result<Link> GetLink(std::string_view slug) override {
     return store_->GetLink(slug);
   }
@@ -250,7 +254,7 @@ TEST_CASE("sqlite: links survive closing and reopening") {
     Result<StoreInfo> info = store->Info();
     REQUIRE(info.ok());
     CHECK(info->links == 1);
-    CHECK(info->schema_version == 2);
+    CHECK(info->schema_version == 3);
     CHECK(info->backend == "sqlite");
   }
 }
@@ -345,7 +349,7 @@ TEST_CASE("sqlite: a schema newer than this build is refused, untouched") {
   CHECK(store.status().code() == Code::kUnavailable);
   CHECK(Contains(store.status().message(),
                  "database schema version 99 is newer than this shortyd "
-                 "understands (2); upgrade shorty"));
+                 "understands (3); upgrade shorty"));
   CHECK(ReadBytes(path) == before);
 }
 
@@ -413,7 +417,7 @@ TEST_CASE("sqlite: the database is in WAL mode and marked as shorty's") {
   auto store = MustOpen(path);
   REQUIRE(store->CreateLink(NewLink("wal")).ok());
   CHECK(RawQuery(path, "PRAGMA journal_mode") == "wal");
-  CHECK(RawQuery(path, "PRAGMA user_version") == "2");
+  CHECK(RawQuery(path, "PRAGMA user_version") == "3");
   CHECK(RawQuery(path, "PRAGMA application_id") == std::to_string(0x73686f72));
   CHECK(RawQuery(path, "SELECT slug_key FROM links") == "wal");
   CHECK(std::filesystem::exists(path + ".lock"));
@@ -531,7 +535,8 @@ PRAGMA journal_mode = WAL;
 INSERT INTO meta (key, value) VALUES ('slug_case', 'insensitive');
 )sql";
 
-TEST_CASE("sqlite: a version 1 database migrates to version 2, keeping links") {
+TEST_CASE(
+    "sqlite: a version 1 database migrates to the newest, keeping links") {
   TempDir dir;
   std::string path = dir.File("links.db");
   RawExec(path, kVersion1Schema);
@@ -559,7 +564,7 @@ INSERT INTO link_tags (link_id, tag) VALUES (1, 'legacy'), (1, 'v1');
     CHECK(link->max_visits == 50);
     CHECK(link->visits == 7);
     CHECK(link->tags == std::vector<std::string>{"legacy", "v1"});
-    CHECK(store->Info()->schema_version == 2);
+    CHECK(store->Info()->schema_version == 3);
 
     // No history from before there was history, and no tokens.
     Result<std::vector<HistoryEntry>> history =
@@ -580,7 +585,7 @@ INSERT INTO link_tags (link_id, tag) VALUES (1, 'legacy'), (1, 'v1');
     CHECK((*history)[0].action == "edit");
     CHECK((*history)[0].slug == "OldLink");
   }
-  CHECK(RawQuery(path, "PRAGMA user_version") == "2");
+  CHECK(RawQuery(path, "PRAGMA user_version") == "3");
   CHECK(RawQuery(path,
                  "SELECT count(*) FROM sqlite_schema WHERE name IN "
                  "('link_history', 'link_history_by_slug', 'tokens')") == "3");
@@ -590,8 +595,70 @@ INSERT INTO link_tags (link_id, tag) VALUES (1, 'legacy'), (1, 'v1');
                  "'link_history')") == "0");
   // Opening again migrates nothing more.
   auto store = MustOpen(path);
-  CHECK(store->Info()->schema_version == 2);
+  CHECK(store->Info()->schema_version == 3);
   CHECK(store->LinkHistory("oldlink", 100)->size() == 1);
+}
+
+// What version 2 added to version 1 (kMigrations[1]), as it shipped.
+constexpr char kVersion2Step[] = R"sql(
+CREATE TABLE link_history (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  slug_key TEXT NOT NULL,
+  slug TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  changes TEXT NOT NULL
+);
+CREATE INDEX link_history_by_slug ON link_history (slug_key, seq);
+
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  secret_digest BLOB NOT NULL,
+  scope INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  created_by TEXT NOT NULL,
+  last_used_at INTEGER,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+PRAGMA user_version = 2;
+)sql";
+
+TEST_CASE("sqlite: a version 2 database migrates to 3: no passwords, no keys") {
+  TempDir dir;
+  std::string path = dir.File("links.db");
+  RawExec(path, kVersion1Schema);
+  RawExec(path, kVersion2Step);
+  RawExec(path, R"sql(
+INSERT INTO links (slug, slug_key, target, created_at, updated_at)
+VALUES ('Two', 'two', 'https://two.example/', 1700000000, 1700000000);
+)sql");
+  REQUIRE(RawQuery(path, "PRAGMA user_version") == "2");
+  {
+    auto store = MustOpen(path);
+    CHECK(store->Info()->schema_version == 3);
+    Result<Link> link = store->GetLink("two");
+    REQUIRE(link.ok());
+    CHECK(link->password_hash.empty());
+    LinkPatch patch;
+    patch.password_hash = std::string("scrypt$15$8$1$x$y");
+    REQUIRE(store->UpdateLink("two", patch, kNow, "admin").ok());
+    Result<CreatedLink> once = store->CreateLinkOnce(NewLink("three"), "k");
+    REQUIRE(once.ok());
+    CHECK_FALSE(once->replayed);
+    CHECK(store->CreateLinkOnce(NewLink("four"), "k")->replayed);
+  }
+  CHECK(RawQuery(path, "PRAGMA user_version") == "3");
+  CHECK(RawQuery(path, "SELECT password_hash FROM links WHERE slug = 'Two'") ==
+        "scrypt$15$8$1$x$y");
+  CHECK(RawQuery(path,
+                 "SELECT count(*) FROM links WHERE password_hash IS "
+                 "NULL") == "1");
+  CHECK(RawQuery(path,
+                 "SELECT link_slug FROM idempotency_keys WHERE key = "
+                 "'k'") == "three");
 }
 
 TEST_CASE(

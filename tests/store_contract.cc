@@ -23,6 +23,10 @@ namespace shorty {
 namespace {
 
 constexpr UnixTime kNow = 1'750'000'000;
+// Stores keep a password hash as an opaque string.
+constexpr char kSomeHash[] =
+    "scrypt$15$8$1$AAAAAAAAAAAAAAAAAAAAAA==$"
+    "ghw4Sj8jKk1B9MaO1ArrW4oWvqg20qo8aXQA7Siiw4I=";
 
 Link NewLink(const std::string& slug, UnixTime created_at = kNow) {
   Link link;
@@ -68,6 +72,7 @@ void CheckSameLink(const Link& a, const Link& b) {
   CHECK(a.max_visits == b.max_visits);
   CHECK(a.visits == b.visits);
   CHECK(a.disabled == b.disabled);
+  CHECK(a.password_hash == b.password_hash);
 }
 
 std::vector<std::string> Slugs(const LinkPage& page) {
@@ -126,6 +131,7 @@ TEST_CASE("store: create and get round-trip every field") {
   full.max_visits = 10;
   full.visits = 7;
   full.disabled = true;
+  full.password_hash = kSomeHash;
 
   Link expected = full;
   expected.tags = {"alpha", "mid", "zeta"};
@@ -141,6 +147,7 @@ TEST_CASE("store: create and get round-trip every field") {
   CHECK_FALSE(got.max_visits.has_value());
   CHECK(got.visits == 0);
   CHECK_FALSE(got.disabled);
+  CHECK(got.password_hash.empty());
   CHECK(got.status == 302);
   CheckSameLink(MustGet(*store, "bare"), bare);
 
@@ -1261,6 +1268,232 @@ TEST_CASE("store: missing tokens are NotFound") {
   Token present = MustFindToken(*store, "id-present");
   CHECK_FALSE(present.revoked_at.has_value());
   CHECK_FALSE(present.last_used_at.has_value());
+}
+
+TEST_CASE("store: a password hash is set, replaced and removed by patch") {
+  auto store = Make();
+  MustCreate(*store, NewLink("locked"));
+  LinkPatch set;
+  set.password_hash = std::string(kSomeHash);
+  Link after = MustUpdate(*store, "locked", set, kNow + 1, "alice");
+  CHECK(after.password_hash == kSomeHash);
+  CHECK(after.updated_at == kNow + 1);
+  CHECK(MustGet(*store, "LOCKED").password_hash == kSomeHash);
+
+  // Other patches leave it alone.
+  LinkPatch title;
+  title.title = "still locked";
+  CHECK(MustUpdate(*store, "locked", title, kNow + 2, "alice").password_hash ==
+        kSomeHash);
+
+  LinkPatch replace;
+  replace.password_hash = std::string(kSomeHash) + "X";
+  CHECK(MustUpdate(*store, "locked", replace, kNow + 3, "bob").password_hash ==
+        std::string(kSomeHash) + "X");
+  // The same hash again changes nothing and records nothing.
+  MustUpdate(*store, "locked", replace, kNow + 4, "bob");
+
+  LinkPatch clear;
+  clear.password_hash = std::string();
+  CHECK(MustUpdate(*store, "locked", clear, kNow + 5, "carol")
+            .password_hash.empty());
+  CHECK(MustGet(*store, "locked").password_hash.empty());
+  // Listing shows the field as stored.
+  MustUpdate(*store, "locked", set, kNow + 6, "carol");
+  ListQuery query = Query();
+  Result<LinkPage> page = store->ListLinks(query);
+  REQUIRE(page.ok());
+  REQUIRE(page->links.size() == 1);
+  CHECK(page->links[0].password_hash == kSomeHash);
+}
+
+TEST_CASE(
+    "store: history says a password was set, changed or removed, never "
+    "the hash") {
+  auto store = Make();
+  Link link = NewLink("pw");
+  link.password_hash = kSomeHash;
+  MustCreate(*store, link);
+  LinkPatch change;
+  change.password_hash = std::string(kSomeHash) + "2";
+  MustUpdate(*store, "pw", change, kNow + 1, "alice");
+  LinkPatch clear;
+  clear.password_hash = std::string();
+  MustUpdate(*store, "pw", clear, kNow + 2, "alice");
+  LinkPatch set;
+  set.password_hash = std::string(kSomeHash);
+  MustUpdate(*store, "pw", set, kNow + 3, "alice");
+  REQUIRE(store->DeleteLink("pw", kNow + 4, "alice").ok());
+
+  std::vector<HistoryEntry> history = History(*store, "pw");
+  REQUIRE(history.size() == 5);
+  using nlohmann::json;
+  CHECK(Changes(history[0])["password"] == json::array({nullptr, "set"}));
+  CHECK(Changes(history[1]) == json{{"password", {"set", "changed"}}});
+  CHECK(Actions(history)[1] == "edit");
+  CHECK(Changes(history[2]) == json{{"password", {"set", "none"}}});
+  CHECK(Changes(history[3]) == json{{"password", {"none", "set"}}});
+  CHECK(Changes(history[4])["password"] == json::array({"set", nullptr}));
+  for (const HistoryEntry& entry : history) {
+    CAPTURE(entry.changes);
+    CHECK(entry.changes.find("scrypt") == std::string::npos);
+    CHECK(entry.changes.find("ghw4") == std::string::npos);
+  }
+  // A link without a password records "none" at its creation.
+  MustCreate(*store, NewLink("open"));
+  CHECK(Changes(History(*store, "open")[0])["password"] ==
+        json::array({nullptr, "none"}));
+}
+
+TEST_CASE("store: CreateLinkOnce creates once per key and replays after") {
+  auto store = Make();
+  Link first = NewLink("Once");
+  first.created_by = "alice";
+  first.tags = {"t"};
+  Result<CreatedLink> made = store->CreateLinkOnce(first, "key-1");
+  INFO(made.status().message());
+  REQUIRE(made.ok());
+  CHECK_FALSE(made->replayed);
+  CHECK(made->link.slug == "Once");
+  CHECK(made->link.tags == std::vector<std::string>{"t"});
+
+  // A retry, even one that would make another slug, gets the first link.
+  Link retry = NewLink("other", kNow + 30);
+  retry.created_by = "alice";
+  Result<CreatedLink> again = store->CreateLinkOnce(retry, "key-1");
+  INFO(again.status().message());
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CheckSameLink(again->link, MustGet(*store, "once"));
+  CHECK(store->GetLink("other").status().code() == Code::kNotFound);
+  CHECK(History(*store, "Once").size() == 1);
+  CHECK(History(*store, "other").empty());
+  CHECK(store->Info()->links == 1);
+
+  // The link as stored now, edits and all.
+  LinkPatch edit;
+  edit.title = "edited";
+  MustUpdate(*store, "once", edit, kNow + 40, "bob");
+  again = store->CreateLinkOnce(retry, "key-1");
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->link.title == "edited");
+
+  // Another key is another link.
+  Result<CreatedLink> second = store->CreateLinkOnce(retry, "key-2");
+  REQUIRE(second.ok());
+  CHECK_FALSE(second->replayed);
+  CHECK(second->link.slug == "other");
+  CHECK(store->Info()->links == 2);
+
+  // Keys are exact: no folding.
+  Link third = NewLink("third", kNow + 50);
+  third.created_by = "alice";
+  Result<CreatedLink> upper = store->CreateLinkOnce(third, "KEY-1");
+  REQUIRE(upper.ok());
+  CHECK_FALSE(upper->replayed);
+}
+
+TEST_CASE("store: CreateLinkOnce refuses a key whose link was deleted") {
+  auto store = Make();
+  Link link = NewLink("doomed");
+  REQUIRE(store->CreateLinkOnce(link, "k").ok());
+  REQUIRE(store->DeleteLink("doomed", kNow + 1, "tester").ok());
+  Result<CreatedLink> again = store->CreateLinkOnce(link, "k");
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == Code::kAlreadyExists);
+  CHECK(again.status().message().find(
+            "idempotency key was used for a link since deleted") !=
+        std::string::npos);
+  CHECK(store->GetLink("doomed").status().code() == Code::kNotFound);
+
+  // Nor does a later link of the same slug answer for the key.
+  MustCreate(*store, NewLink("doomed", kNow + 2));
+  again = store->CreateLinkOnce(NewLink("elsewhere", kNow + 3), "k");
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == Code::kAlreadyExists);
+  CHECK(store->GetLink("elsewhere").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("store: CreateLinkOnce: another creator's key is refused") {
+  auto store = Make();
+  Link mine = NewLink("mine");
+  mine.created_by = "alice";
+  REQUIRE(store->CreateLinkOnce(mine, "shared-key").ok());
+  Link theirs = NewLink("theirs");
+  theirs.created_by = "mallory";
+  Result<CreatedLink> r = store->CreateLinkOnce(theirs, "shared-key");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kAlreadyExists);
+  CHECK(store->GetLink("theirs").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("store: CreateLinkOnce: a taken slug records no key") {
+  auto store = Make();
+  MustCreate(*store, NewLink("taken"));
+  Result<CreatedLink> r = store->CreateLinkOnce(NewLink("TAKEN"), "fresh");
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kAlreadyExists);
+  CHECK(r.status().message().find("slug 'TAKEN' is taken") !=
+        std::string::npos);
+  // The key is still free: a try with a free slug creates.
+  Result<CreatedLink> next = store->CreateLinkOnce(NewLink("free"), "fresh");
+  REQUIRE(next.ok());
+  CHECK_FALSE(next->replayed);
+  CHECK(next->link.slug == "free");
+  CHECK(store->CreateLinkOnce(NewLink("x"), "").status().code() ==
+        Code::kInvalidArgument);
+  CHECK(store->GetLink("x").status().code() == Code::kNotFound);
+}
+
+TEST_CASE("store: CreateLinkOnce forgets keys after a day") {
+  auto store = Make();
+  REQUIRE(store->CreateLinkOnce(NewLink("day-one"), "daily").ok());
+  // Just within the day: replayed.
+  Result<CreatedLink> r = store->CreateLinkOnce(
+      NewLink("day-two", kNow + kIdempotencyKeySeconds), "daily");
+  REQUIRE(r.ok());
+  CHECK(r->replayed);
+  CHECK(r->link.slug == "day-one");
+  // Past it: the key makes a new link.
+  r = store->CreateLinkOnce(
+      NewLink("day-two", kNow + kIdempotencyKeySeconds + 1), "daily");
+  REQUIRE(r.ok());
+  CHECK_FALSE(r->replayed);
+  CHECK(r->link.slug == "day-two");
+  // And is remembered for that one from then on.
+  r = store->CreateLinkOnce(
+      NewLink("day-three", kNow + kIdempotencyKeySeconds + 2), "daily");
+  REQUIRE(r.ok());
+  CHECK(r->replayed);
+  CHECK(r->link.slug == "day-two");
+}
+
+TEST_CASE("store: concurrent creates with one key make exactly one link") {
+  auto store = Make();
+  constexpr int kThreads = 8;
+  std::atomic<int> created{0};
+  std::atomic<int> replayed{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      Result<CreatedLink> r =
+          store->CreateLinkOnce(NewLink("race-" + std::to_string(t)), "race");
+      if (!r.ok()) {
+        ++failed;
+      } else if (r->replayed) {
+        ++replayed;
+      } else {
+        ++created;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(created == 1);
+  CHECK(replayed == kThreads - 1);
+  CHECK(failed == 0);
+  CHECK(store->Info()->links == 1);
 }
 
 }  // namespace
