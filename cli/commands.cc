@@ -347,10 +347,20 @@ int Add(Client& client, const Globals& g, const AddOptions& o) {
   std::cout << Str(*link, "short_url") << "\n";
   // A host that is stored differently from how it was typed (punycode for
   // an internationalised name) is worth seeing: it may be a look-alike.
+  auto host_of = [](const std::string& url) {
+    size_t start = url.find("://");
+    if (start == std::string::npos) return std::string();
+    start += 3;
+    std::string host =
+        url.substr(start, url.find_first_of("/?#:", start) - start);
+    for (char& c : host)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return host;
+  };
   std::string stored = Str(*link, "target");
-  if (stored != o.url && ::isatty(STDERR_FILENO)) {
-    std::fprintf(stderr, "shorty: target stored as %s\n",
-                 Printable(stored).c_str());
+  if (host_of(stored) != host_of(o.url)) {
+    std::fprintf(stderr, "shorty: note: the host is stored as %s\n",
+                 Printable(host_of(stored)).c_str());
   }
   return kExitOk;
 }

@@ -221,3 +221,23 @@ TEST_CASE(
 
 }  // namespace
 }  // namespace shorty::test
+
+namespace shorty::test {
+namespace {
+
+TEST_CASE("shorty add shows an internationalised host as it is stored") {
+  TempDir dir;
+  Daemon d(dir);
+  REQUIRE_MESSAGE(d.Start(), d.log());
+  Run idn = d.Shorty({"add",
+                      "https://b\xc3\xbc"
+                      "cher.example/x"});
+  REQUIRE(idn.exit_code == 0);
+  CHECK(idn.err.find("xn--bcher-kva.example") != std::string::npos);
+  Run plain = d.Shorty({"add", "https://Example.com/x"});
+  REQUIRE(plain.exit_code == 0);
+  CHECK(plain.err.empty());
+}
+
+}  // namespace
+}  // namespace shorty::test
