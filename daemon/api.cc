@@ -26,6 +26,8 @@ constexpr char kApiPrefix[] = "/-/api/";
 constexpr char kLinksPath[] = "/-/api/v1/links";
 // Paths under /-/ longer than this are refused before any regex sees them.
 constexpr size_t kMaxInternalPathBytes = 512;
+// Header fields a request may carry; browsers send about twenty.
+constexpr size_t kMaxHeaders = 100;
 constexpr char kUnlockPath[] = "/-/unlock/";
 // What the password form carries back of the request that showed it (no
 // Location may be longer than a target anyway).
@@ -701,6 +703,14 @@ void InstallRoutes(Listener* listener, LinkService* service,
   // Visits take the fast way: no regex, straight from the request target.
   listener->set_pre_routing_handler(
       [routes](const Request& req, Response& res) {
+        // The 1 MiB request cap bounds header bytes; this bounds their
+        // count (the library adds four of its own: REMOTE_ADDR and kin).
+        if (req.headers.size() > kMaxHeaders + 4) {
+          res.status = 431;
+          res.set_header("Connection", "close");
+          res.set_content("too many header fields\n", "text/plain");
+          return httplib::Server::HandlerResponse::Handled;
+        }
         if (!StartsWith(req.target, "/-/")) {
           if (req.method == "GET" || req.method == "HEAD") {
             routes->LimitedVisit(req, res);

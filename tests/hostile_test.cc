@@ -241,3 +241,27 @@ TEST_CASE("shorty add shows an internationalised host as it is stored") {
 
 }  // namespace
 }  // namespace shorty::test
+
+namespace shorty::test {
+namespace {
+
+TEST_CASE("more than 100 header fields get 431, and the daemon serves on") {
+  TempDir dir;
+  Daemon d(dir);
+  REQUIRE_MESSAGE(d.Start(), d.log());
+  REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "h"}).exit_code ==
+          0);
+  httplib::Headers many;
+  for (int i = 0; i < 101; ++i) many.emplace("X-H" + std::to_string(i), "v");
+  auto refused = d.Http()->Get("/h", many);
+  REQUIRE(refused);
+  CHECK(refused->status == 431);
+  httplib::Headers some;
+  for (int i = 0; i < 90; ++i) some.emplace("X-H" + std::to_string(i), "v");
+  auto served = d.Http()->Get("/h", some);
+  REQUIRE(served);
+  CHECK(served->status == 302);
+}
+
+}  // namespace
+}  // namespace shorty::test
