@@ -302,6 +302,12 @@ Status Listener::BindUnix(const std::string& path) {
 
 bool Listener::Serve() {
   serving_ = true;
+  // A Stop() that came first, before this thread got going, wins: it may
+  // have seen serving_ false and returned without waiting for us.
+  if (stopping_) {
+    served_ = true;
+    return false;
+  }
   bool ok = listen_after_bind();
   served_ = true;
   return ok;
@@ -310,8 +316,10 @@ bool Listener::Serve() {
 void Listener::Stop() {
   stopping_ = true;
   // stop() does nothing until the accept loop runs; a stop that races a
-  // start waits for one or the other. A listener never served (a start
-  // that failed later) has nothing to stop.
+  // start waits for one or the other. A listener whose Serve() has not
+  // begun sees stopping_ and returns at once; one never served (a start
+  // that failed later) has nothing to stop. Both flags are seq_cst, so one
+  // side always sees the other's write.
   while (serving_ && !served_) {
     if (is_running()) {
       stop();
