@@ -832,7 +832,10 @@ TEST_CASE("the CLI when the daemon is down, stuck, or restarted mid-command") {
     }
     MESSAGE("adds during 3 SIGTERM and 3 kill -9 restarts: " << summary);
     CHECK_MESSAGE(odd.empty(), First(odd, 5));
-    CHECK(exits[3] > 0);  // some did meet the daemon down
+    // shorty add retries with its idempotency key, so most adds ride out a
+    // restart; what matters is that each one either made its link or
+    // said it could not (exit 3), and none was lost.
+    CHECK(exits[0] > 0);
     std::vector<std::string> missing = Missing(d, acked);
     CHECK_MESSAGE(missing.empty(), "exit 0 but lost: " << First(missing));
     CHECK(d.Stop() == 0);
