@@ -22,6 +22,7 @@
 #include "shared/link_json.h"
 #include "shared/qr.h"
 #include "shared/random.h"
+#include "shared/target.h"
 
 extern char** environ;
 
@@ -121,25 +122,6 @@ Result<std::unique_ptr<Client>> Connect(const Globals& g) {
   }
   return Client::Local(config.socket);
 }
-
-// A slug as one path segment: anything but unreserved characters escaped,
-// so a typed '/' or '?' cannot reach another API path.
-std::string Segment(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string QueryValue(const std::string& s) { return Segment(s); }
 
 // Decodes a JSON reply; a non-2xx reply becomes the Status its error body
 // carries.
@@ -371,10 +353,10 @@ int List(Client& client, const Globals& g, const ListOptions& o) {
   while (static_cast<int>(all.size()) < o.limit) {
     int want = std::min(1000, o.limit - static_cast<int>(all.size()));
     std::string path = "/-/api/v1/links?limit=" + std::to_string(want);
-    if (!o.tag.empty()) path += "&tag=" + QueryValue(o.tag);
-    if (!o.search.empty()) path += "&q=" + QueryValue(o.search);
+    if (!o.tag.empty()) path += "&tag=" + PercentEncode(o.tag);
+    if (!o.search.empty()) path += "&q=" + PercentEncode(o.search);
     if (o.all) path += "&all=1";
-    if (!cursor.empty()) path += "&cursor=" + QueryValue(cursor);
+    if (!cursor.empty()) path += "&cursor=" + PercentEncode(cursor);
     Result<json> page = Request(client, "GET", path);
     if (!page.ok()) return Fail(page.status());
     if (!page->contains("links") || !(*page)["links"].is_array()) {
@@ -412,7 +394,7 @@ int List(Client& client, const Globals& g, const ListOptions& o) {
 
 int Show(Client& client, const Globals& g, const std::string& slug) {
   Result<json> link =
-      Request(client, "GET", "/-/api/v1/links/" + Segment(slug));
+      Request(client, "GET", "/-/api/v1/links/" + PercentEncode(slug));
   if (!link.ok()) return Fail(link.status());
   if (g.json) {
     std::cout << link->dump() << "\n";
@@ -424,8 +406,8 @@ int Show(Client& client, const Globals& g, const std::string& slug) {
 
 int Patch(Client& client, const Globals& g, const std::string& slug,
           const json& body) {
-  Result<json> link =
-      Request(client, "PATCH", "/-/api/v1/links/" + Segment(slug), body.dump());
+  Result<json> link = Request(
+      client, "PATCH", "/-/api/v1/links/" + PercentEncode(slug), body.dump());
   if (!link.ok()) return Fail(link.status());
   if (g.json) {
     std::cout << link->dump() << "\n";
@@ -481,7 +463,7 @@ int Edit(Client& client, const Globals& g, const EditOptions& o) {
 
 int Remove(Client& client, const Globals& g, const std::string& slug) {
   Result<json> r =
-      Request(client, "DELETE", "/-/api/v1/links/" + Segment(slug));
+      Request(client, "DELETE", "/-/api/v1/links/" + PercentEncode(slug));
   if (!r.ok()) return Fail(r.status());
   if (g.json) std::cout << json{{"deleted", slug}}.dump() << "\n";
   return kExitOk;
@@ -574,7 +556,7 @@ int TokenList(Client& client, const Globals& g) {
 
 int TokenRevoke(Client& client, const Globals& g, const std::string& name) {
   Result<json> r =
-      Request(client, "DELETE", "/-/api/v1/tokens/" + Segment(name));
+      Request(client, "DELETE", "/-/api/v1/tokens/" + PercentEncode(name));
   if (!r.ok()) return Fail(r.status());
   if (g.json) std::cout << json{{"revoked", name}}.dump() << "\n";
   return kExitOk;
@@ -608,7 +590,7 @@ std::string DescribeChanges(const json& changes) {
 int History(Client& client, const Globals& g, const std::string& slug) {
   Result<json> h =
       Request(client, "GET",
-              "/-/api/v1/links/" + Segment(slug) + "/history?limit=1000");
+              "/-/api/v1/links/" + PercentEncode(slug) + "/history?limit=1000");
   if (!h.ok()) return Fail(h.status());
   const json& entries = (*h)["history"];
   if (g.json) {
@@ -639,7 +621,7 @@ struct QrOptions {
 
 int Qr(Client& client, const Globals& g, const QrOptions& o) {
   Result<json> link =
-      Request(client, "GET", "/-/api/v1/links/" + Segment(o.slug));
+      Request(client, "GET", "/-/api/v1/links/" + PercentEncode(o.slug));
   if (!link.ok()) return Fail(link.status());
   std::string url = Str(*link, "short_url");
   Result<QrCode> qr = EncodeQr(url);

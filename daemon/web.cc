@@ -19,6 +19,7 @@
 #include "shared/qr.h"
 #include "shared/random.h"
 #include "shared/slug.h"
+#include "shared/target.h"
 #include "shared/timeparse.h"
 
 namespace shorty {
@@ -66,22 +67,6 @@ std::string Cookie(const Request& req, const std::string& name) {
     pos = end + 1;
   }
   return "";
-}
-
-// A value for a URL query: everything but unreserved characters escaped.
-std::string QueryEscape(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
 }
 
 std::string OptionalTime(const std::optional<UnixTime>& t) {
@@ -251,7 +236,7 @@ class Web {
                 StateName(state) + "</td><td>";
         for (const std::string& tag : link.tags) {
           body += "<a class=\"tag\" href=\"/-/?tag=" +
-                  HtmlEscape(QueryEscape(tag)) + "\">" + HtmlEscape(tag) +
+                  HtmlEscape(PercentEncode(tag)) + "\">" + HtmlEscape(tag) +
                   "</a> ";
         }
         body += "</td></tr>";
@@ -259,9 +244,9 @@ class Web {
       body += "</tbody></table>";
     }
     if (!page->next_cursor.empty()) {
-      std::string next = "/-/?cursor=" + QueryEscape(page->next_cursor);
-      if (!query.search.empty()) next += "&q=" + QueryEscape(query.search);
-      if (!query.tag.empty()) next += "&tag=" + QueryEscape(query.tag);
+      std::string next = "/-/?cursor=" + PercentEncode(page->next_cursor);
+      if (!query.search.empty()) next += "&q=" + PercentEncode(query.search);
+      if (!query.tag.empty()) next += "&tag=" + PercentEncode(query.tag);
       if (query.include_inactive) next += "&all=1";
       body +=
           "<p><a href=\"" + HtmlEscape(next) + "\">Older links &rarr;</a></p>";

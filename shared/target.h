@@ -42,6 +42,10 @@ struct TargetRules {
 Result<std::string> NormalizeTarget(std::string_view raw,
                                     const TargetRules& rules);
 
+// `text` with every byte but the unreserved ones (letters, digits, - _ . ~)
+// percent-encoded: safe as one path segment or query value.
+std::string PercentEncode(std::string_view text);
+
 // The host part of a URL that NormalizeTarget accepted ("" if none): no
 // port, IPv6 literals with their brackets. Thread-safe.
 std::string TargetHost(std::string_view normalized);

@@ -345,3 +345,18 @@ TEST_CASE("TargetHost") {
 
 }  // namespace
 }  // namespace shorty
+
+TEST_CASE("PercentEncode keeps unreserved bytes and escapes the rest") {
+  struct Case {
+    std::string in, out;
+  };
+  const Case cases[] = {
+      {"abc-XYZ_09.~", "abc-XYZ_09.~"},   {"a/b?c#d", "a%2Fb%3Fc%23d"},
+      {"a b&c=d", "a%20b%26c%3Dd"},       {"\xc3\xbc", "%C3%BC"},
+      {std::string("\0\n", 2), "%00%0A"}, {"", ""},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.in);
+    CHECK(shorty::PercentEncode(c.in) == c.out);
+  }
+}
