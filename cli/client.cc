@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+
 namespace shorty {
 namespace {
 
@@ -11,6 +13,23 @@ constexpr time_t kConnectTimeoutSeconds = 5;
 // A request to the daemon is a lookup or one small write; a daemon that
 // does not answer in this time is stuck, and saying so beats waiting.
 constexpr time_t kReadTimeoutSeconds = 15;
+
+// Why shortyd could not be reached, and what to do about it.
+Status Unreachable(httplib::Error error, bool local,
+                   const std::string& socket_path, const std::string& where) {
+  std::string why = httplib::to_string(error);
+  if (error == httplib::Error::Connection) why = "connection refused";
+  if (local) {
+    struct stat st {};
+    if (::stat(socket_path.c_str(), &st) != 0) why = "no socket there";
+    return Status::Unavailable(
+        "cannot reach shortyd at " + where + " (" + why +
+        "); start it with 'shortyd' (or 'systemctl start shortyd'), or "
+        "point shorty elsewhere with --socket PATH or --server URL");
+  }
+  return Status::Unavailable("cannot reach shortyd at " + where + " (" + why +
+                             "); check the URL and that the server is up");
+}
 
 }  // namespace
 
@@ -89,21 +108,67 @@ Result<Reply> Client::Call(const std::string& method, const std::string& path,
           std::to_string(kReadTimeoutSeconds) +
           " s; it may be stuck or overloaded: check its log");
     }
-    std::string why = httplib::to_string(res.error());
-    if (res.error() == httplib::Error::Connection) why = "connection refused";
-    if (local_) {
-      struct stat st {};
-      if (::stat(socket_path_.c_str(), &st) != 0) why = "no socket there";
-      return Status::Unavailable(
-          "cannot reach shortyd at " + where_ + " (" + why +
-          "); start it with 'shortyd' (or 'systemctl start shortyd'), or "
-          "point shorty elsewhere with --socket PATH or --server URL");
-    }
-    return Status::Unavailable("cannot reach shortyd at " + where_ + " (" +
-                               why +
-                               "); check the URL and that the server is up");
+    return Unreachable(res.error(), local_, socket_path_, where_);
   }
-  return Reply{res->status, res->body};
+  return Reply{res->status, res->body, ""};
+}
+
+Result<Reply> Client::Download(
+    const std::string& path,
+    const std::function<bool(std::string_view)>& on_data,
+    int read_timeout_seconds) {
+  std::unique_ptr<httplib::Client> http;
+  if (local_) {
+    http = std::make_unique<httplib::Client>(socket_path_, 80);
+    http->set_address_family(AF_UNIX);
+  } else {
+    http = std::make_unique<httplib::Client>(scheme_host_port_);
+    if (!token_.empty()) http->set_bearer_token_auth(token_.c_str());
+  }
+  if (!http->is_valid()) {
+    return Status::InvalidArgument("cannot use server address " + where_);
+  }
+  http->set_connection_timeout(kConnectTimeoutSeconds, 0);
+  http->set_read_timeout(read_timeout_seconds, 0);
+  http->set_write_timeout(kReadTimeoutSeconds, 0);
+
+  constexpr size_t kMaxErrorBody = 64 * 1024;
+  Reply reply;
+  bool stopped = false;
+  const std::string full = prefix_ + path;
+  httplib::Result res = http->Get(
+      full.c_str(), httplib::Headers(),
+      [&reply](const httplib::Response& response) {
+        reply.status = response.status;
+        reply.links_header = response.get_header_value("X-Shorty-Links");
+        return true;
+      },
+      [&](const char* data, size_t length) {
+        if (reply.status < 200 || reply.status >= 300) {
+          reply.body.append(
+              data,
+              std::min(length, kMaxErrorBody -
+                                   std::min(kMaxErrorBody, reply.body.size())));
+          return true;
+        }
+        if (!on_data(std::string_view(data, length))) {
+          stopped = true;
+          return false;
+        }
+        return true;
+      });
+  if (stopped) return Status::IOError("the transfer was stopped");
+  if (!res) {
+    if (reply.status != 0) {
+      return Status::Unavailable("the connection to shortyd at " + where_ +
+                                 " broke before the whole answer came (" +
+                                 httplib::to_string(res.error()) +
+                                 "); check shortyd's log and try "
+                                 "again");
+    }
+    return Unreachable(res.error(), local_, socket_path_, where_);
+  }
+  return reply;
 }
 
 }  // namespace shorty

@@ -2,8 +2,10 @@
 // default), or over HTTP(S) with a bearer token.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,8 @@ namespace shorty {
 struct Reply {
   int status = 0;
   std::string body;
+  // Download only: the reply's X-Shorty-Links header, "" when absent.
+  std::string links_header;
 };
 
 // Not thread-safe; one per command.
@@ -37,6 +41,17 @@ class Client {
   Result<Reply> Call(const std::string& method, const std::string& path,
                      const std::string& json_body = "",
                      const Headers& headers = {});
+
+  // Sends a GET whose reply may be large (an export, a backup): a 2xx
+  // body goes to `on_data` piece by piece as it arrives, never held whole,
+  // and reply.body stays empty; another status's body (an error, at most
+  // 64 KiB) comes back in reply.body. `on_data` returning false stops the
+  // transfer: IOError. Unavailable when the daemon cannot be reached, or
+  // the connection broke before the whole reply came (`on_data` may have
+  // had part of it); `read_timeout_seconds` bounds each wait for data.
+  Result<Reply> Download(const std::string& path,
+                         const std::function<bool(std::string_view)>& on_data,
+                         int read_timeout_seconds);
 
   // Where requests go, for messages: "the control socket /run/..." or a URL.
   const std::string& where() const { return where_; }

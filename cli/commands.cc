@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -17,7 +18,9 @@
 #include <vector>
 
 #include "cli/client.h"
+#include "cli/completion.h"
 #include "cli/table.h"
+#include "cli/transfer.h"
 #include "shared/config.h"
 #include "shared/link_json.h"
 #include "shared/qr.h"
@@ -118,7 +121,13 @@ Result<std::unique_ptr<Client>> Connect(const Globals& g) {
     return remote;
   }
   if (config.socket.empty()) {
-    config.socket = DefaultSocketPath(env, static_cast<unsigned>(::getuid()));
+    // A user's own daemon first, else the system service's socket.
+    auto exists = [](const std::string& candidate) {
+      struct stat st {};
+      return ::stat(candidate.c_str(), &st) == 0;
+    };
+    config.socket =
+        ClientSocketPath(env, static_cast<unsigned>(::getuid()), exists);
   }
   return Client::Local(config.socket);
 }
@@ -675,11 +684,12 @@ int RunShorty(int argc, char** argv) {
   CLI::App app{"shorty: make and manage short links on a shortyd server"};
   app.require_subcommand(1);
   Globals g;
-  app.add_option("--socket", g.socket, "shortyd's control socket");
+  app.add_option("--socket", g.socket, "shortyd's control socket")
+      ->type_name("PATH");
   app.add_option("--server", g.server,
                  "talk to shortyd over HTTP(S) at this URL");
   app.add_option("--token", g.token, "API token for --server");
-  app.add_option("--config", g.config, "CLI config file");
+  app.add_option("--config", g.config, "CLI config file")->type_name("FILE");
   app.add_flag("--json", g.json, "print JSON instead of text");
   app.fallthrough();
 
@@ -760,13 +770,52 @@ int RunShorty(int argc, char** argv) {
   CLI::App* qr_cmd = app.add_subcommand(
       "qr", "draw a link's QR code in the terminal, or write it to a file");
   qr_cmd->add_option("slug", qr.slug, "the link's slug")->required();
-  qr_cmd->add_option("--png", qr.png, "write a PNG image here");
-  qr_cmd->add_option("--svg", qr.svg, "write an SVG image here");
+  qr_cmd->add_option("--png", qr.png, "write a PNG image here")
+      ->type_name("FILE");
+  qr_cmd->add_option("--svg", qr.svg, "write an SVG image here")
+      ->type_name("FILE");
 
   std::string history_slug;
   CLI::App* history_cmd =
       app.add_subcommand("history", "every change to a link: who, when, what");
   history_cmd->add_option("slug", history_slug, "the link's slug")->required();
+
+  BackupOptions backup;
+  CLI::App* backup_cmd = app.add_subcommand(
+      "backup",
+      "write a consistent copy of the database to FILE, checked before it "
+      "is kept (admin)");
+  backup_cmd->add_option("file", backup.file, "where; must not exist yet")
+      ->required()
+      ->type_name("FILE");
+
+  ExportOptions export_options;
+  CLI::App* export_cmd = app.add_subcommand(
+      "export", "write every link as JSON lines, password hashes too (admin)");
+  export_cmd->add_flag("--history", export_options.history,
+                       "with each link's history of changes");
+  export_cmd
+      ->add_option("--output,-o", export_options.output,
+                   "write to FILE instead of standard output")
+      ->type_name("FILE");
+
+  ImportOptions import_options;
+  CLI::App* import_cmd = app.add_subcommand(
+      "import",
+      "import links from a shorty export or from golink, Shlink, YOURLS or "
+      "Kutt (admin)");
+  import_cmd
+      ->add_option("file", import_options.file,
+                   "the file to read; - for standard input")
+      ->required()
+      ->type_name("FILE");
+  import_cmd
+      ->add_option("--from", import_options.from,
+                   "its format: shorty, golink, shlink, yourls or kutt "
+                   "(recognised when not given)")
+      ->check(CLI::IsMember({"shorty", "golink", "shlink", "yourls", "kutt"}));
+  import_cmd->add_flag("--dry-run", import_options.dry_run,
+                       "report what would be imported; store nothing");
 
   CLI::App* token_cmd = app.add_subcommand(
       "token", "manage API tokens (over the control socket only)");
@@ -790,6 +839,14 @@ int RunShorty(int argc, char** argv) {
   token_revoke_cmd->add_option("name", revoke_name, "the token's name")
       ->required();
 
+  std::string completion_shell;
+  CLI::App* completion_cmd = app.add_subcommand(
+      "completion", "print a completion script for bash, zsh or fish");
+  completion_cmd
+      ->add_option("shell", completion_shell, "the shell: bash, zsh or fish")
+      ->required()
+      ->check(CLI::IsMember(CompletionShells()));
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -800,6 +857,15 @@ int RunShorty(int argc, char** argv) {
     std::fprintf(stderr, "shorty: %s\nRun 'shorty --help' for usage.\n",
                  e.what());
     return kExitUsage;
+  }
+
+  // Needs no daemon: the script is made from this App's definition.
+  if (completion_cmd->parsed()) {
+    Result<std::string> script =
+        CompletionScript(app, "shorty", completion_shell);
+    if (!script.ok()) return FailUsage(script.status());
+    std::cout << *script;
+    return kExitOk;
   }
 
   Result<std::unique_ptr<Client>> client = Connect(g);
@@ -817,6 +883,9 @@ int RunShorty(int argc, char** argv) {
   if (status_cmd->parsed()) return StatusCommand(c, g);
   if (history_cmd->parsed()) return History(c, g, history_slug);
   if (qr_cmd->parsed()) return Qr(c, g, qr);
+  if (backup_cmd->parsed()) return RunBackup(c, g.json, backup);
+  if (export_cmd->parsed()) return RunExport(c, g.json, export_options);
+  if (import_cmd->parsed()) return RunImport(c, g.json, import_options);
   if (token_create_cmd->parsed()) return TokenCreate(c, g, token_create);
   if (token_ls_cmd->parsed()) return TokenList(c, g);
   if (token_revoke_cmd->parsed()) return TokenRevoke(c, g, revoke_name);

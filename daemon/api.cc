@@ -1,15 +1,24 @@
 #include "daemon/api.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "daemon/log.h"
 #include "daemon/pages.h"
+#include "shared/import_formats.h"
 #include "shared/link_json.h"
 #include "shared/qr.h"
 #include "shared/slug.h"
@@ -119,6 +128,7 @@ class Routes {
     const std::string client = ClientAddress(req, options_.trusted_proxies);
     int64_t wait = limit->Check(client, MonotonicMs());
     if (wait > 0) {
+      CountResult(RedirectResult::kRateLimited);
       res.set_header("Retry-After", std::to_string(wait));
       SendPage(res, 429,
                ErrorPage(429,
@@ -163,6 +173,7 @@ class Routes {
       // Not a slug at all: answered like an unknown one, after a lookup of
       // the same cost, so no 404 tells a guesser more than another.
       service_->Get(slug.substr(0, kMaxSlugLength));
+      CountResult(RedirectResult::kNotFound);
       SendPage(res, 404, NotFoundPage());
       return;
     }
@@ -178,9 +189,11 @@ class Routes {
       // again when it comes back.
       std::string_view after_slug =
           std::string_view(req.target).substr(1 + slug.size());
+      CountResult(RedirectResult::kPassword);
       SendPage(res, 200, PasswordPage(slug, after_slug, ""));
       return;
     }
+    CountResult(RedirectResult::kRedirect);
     SendRedirect(*outcome, outcome->status, res, /*no_store=*/false);
   }
 
@@ -189,6 +202,7 @@ class Routes {
   void Unlock(const Request& req, Response& res) {
     const std::string slug = req.matches[1].str();
     if (!ValidateCustomSlug(slug).ok()) {
+      CountResult(RedirectResult::kNotFound);
       SendPage(res, 404, NotFoundPage());
       return;
     }
@@ -196,6 +210,7 @@ class Routes {
     std::string_view extra;
     std::string_view query;
     if (!SplitRest(rest, &extra, &query)) {
+      CountResult(RedirectResult::kInvalid);
       SendPage(res, 400,
                ErrorPage(400, "The form was altered; open the link again."));
       return;
@@ -205,6 +220,7 @@ class Routes {
                       SlugKey(slug, service_->options().case_sensitive);
     if (options_.allow_password_attempt &&
         !options_.allow_password_attempt(key)) {
+      CountResult(RedirectResult::kRateLimited);
       res.set_header("Retry-After", "60");
       SendPage(res, 429,
                ErrorPage(429,
@@ -214,6 +230,7 @@ class Routes {
     }
     UnlockSlot slot(unlocks_in_flight_);
     if (!slot.ok()) {
+      CountResult(RedirectResult::kError);
       res.set_header("Retry-After", "1");
       SendPage(res, 503,
                ErrorPage(503, "The server is busy; try again in a moment."));
@@ -222,6 +239,7 @@ class Routes {
     Result<RedirectOutcome> outcome =
         service_->Unlock(slug, extra, query, req.get_param_value("password"));
     if (!outcome.ok() && outcome.status().code() == Code::kUnauthorized) {
+      CountResult(RedirectResult::kWrongPassword);
       SendPage(res, 401,
                PasswordPage(slug, rest, "That password is not right."));
       return;
@@ -233,21 +251,26 @@ class Routes {
     int status = outcome->status == 307 || outcome->status == 308
                      ? 303
                      : outcome->status;
+    CountResult(RedirectResult::kUnlocked);
     SendRedirect(*outcome, status, res, /*no_store=*/true);
   }
 
   // Sends the page for an outcome that is an error or not a redirect, and
   // returns false; true when the outcome is a redirect (or locked) to send.
+  // Counts the result it sends.
   bool SendOutcome(const Result<RedirectOutcome>& outcome, Response& res) {
     if (!outcome.ok()) {
       switch (outcome.status().code()) {
         case Code::kNotFound:
+          CountResult(RedirectResult::kNotFound);
           SendPage(res, 404, NotFoundPage());
           return false;
         case Code::kInvalidArgument:
+          CountResult(RedirectResult::kInvalid);
           SendPage(res, 400, ErrorPage(400, outcome.status().message()));
           return false;
         default:
+          CountResult(RedirectResult::kError);
           Log("redirect", outcome.status());
           SendPage(res, 503,
                    ErrorPage(503,
@@ -257,6 +280,7 @@ class Routes {
       }
     }
     if (outcome->verdict != Verdict::kRedirect) {
+      CountResult(RedirectResult::kGone);
       SendPage(res, 410, GonePage(VerdictReason(outcome->verdict)));
       return false;
     }
@@ -316,13 +340,16 @@ class Routes {
     Result<Link> link = service_->Get(slug);
     if (!link.ok()) {
       if (link.status().code() == Code::kNotFound) {
+        CountResult(RedirectResult::kNotFound);
         SendPage(res, 404, NotFoundPage());
       } else {
+        CountResult(RedirectResult::kError);
         Log("preview", link.status());
         SendPage(res, 503, ErrorPage(503, "Try again in a moment."));
       }
       return;
     }
+    CountResult(RedirectResult::kPreview);
     SendPage(res, 200,
              PreviewPage(*link, service_->ShortUrl(link->slug),
                          StateName(service_->StateOf(*link))));
@@ -590,13 +617,135 @@ class Routes {
     res.status = 204;
   }
 
+  // Import, export and backup reach every link, password hashes included:
+  // admin tokens and the control socket only.
+  std::optional<Principal> AuthorizeBulk(const Request& req, Response& res) {
+    auto who = Authorize(req, res, Scope::kAdmin);
+    if (who && options_.imports == nullptr) {
+      SendError(res, Status::NotFound("no such API path: " + req.path));
+      return std::nullopt;
+    }
+    return who;
+  }
+
+  // POST /-/api/v1/import: one batch of links, stored in one transaction.
+  void Import(const Request& req, Response& res) {
+    auto who = AuthorizeBulk(req, res);
+    if (!who || !RequireJson(req, res)) return;
+    // The listener caps requests at 1 MiB as sent; this caps them as
+    // decompressed.
+    if (req.body.size() > kMaxImportBatchBytes + 128 * 1024) {
+      return SendError(res, Status::TooLarge(
+                                "body: larger than 1 MiB; send fewer links "
+                                "a request"));
+    }
+    Result<ImportBatch> batch = ParseImportBatch(req.body);
+    if (!batch.ok()) return SendError(res, batch.status());
+    Result<std::vector<ImportResult>> results =
+        options_.imports->Import(batch->links, who->actor, batch->dry_run);
+    if (!results.ok()) return Fail(res, "import", results.status());
+    res.status = 200;
+    res.set_content(ImportResultsJson(*results), "application/json");
+  }
+
+  // GET /-/api/v1/export[?history=1]: every link in shorty's export format
+  // (shared/import_formats.h), streamed a page at a time, so neither side
+  // holds all links at once. A failure halfway cuts the connection: the
+  // export then lacks its end line, and the client knows it is cut.
+  void Export(const Request& req, Response& res) {
+    auto who = AuthorizeBulk(req, res);
+    if (!who) return;
+    const std::string history = req.get_param_value("history");
+    const bool with_history = history == "1" || history == "true";
+    struct State {
+      bool started = false;
+      std::string cursor;
+      int64_t links = 0;
+    };
+    auto state = std::make_shared<State>();
+    ImportService* imports = options_.imports;
+    res.set_header("Cache-Control", "no-store");
+    res.set_chunked_content_provider(
+        "application/x-ndjson",
+        [imports, state, with_history](size_t, httplib::DataSink& sink) {
+          constexpr int kPageLinks = 500;
+          std::string out;
+          if (!state->started) {
+            state->started = true;
+            out = ExportHeaderLine(SHORTY_VERSION, imports->Now());
+          }
+          Result<LinkPage> page = imports->ExportPage(state->cursor, kPageLinks);
+          if (!page.ok()) {
+            Log("export", page.status());
+            return false;
+          }
+          for (const Link& link : page->links) {
+            std::vector<HistoryEntry> entries;
+            if (with_history) {
+              Result<std::vector<HistoryEntry>> h = imports->History(link.slug);
+              if (!h.ok()) {
+                Log("export", h.status());
+                return false;
+              }
+              entries = std::move(*h);
+            }
+            out += ExportLinkLine(link, with_history ? &entries : nullptr);
+            ++state->links;
+          }
+          const bool last = page->next_cursor.empty();
+          if (last) out += ExportEndLine(state->links);
+          state->cursor = std::move(page->next_cursor);
+          if (!sink.write(out.data(), out.size())) return false;
+          if (last) sink.done();
+          return true;
+        });
+  }
+
+  // GET /-/api/v1/backup: a consistent copy of the database, made beside
+  // it and sent as it is. Its name is removed as soon as it is open, so a
+  // daemon killed while sending leaves nothing behind.
+  void Backup(const Request& req, Response& res) {
+    auto who = AuthorizeBulk(req, res);
+    if (!who) return;
+    Result<StoreBackup> copy = options_.imports->WriteBackup();
+    if (!copy.ok()) return Fail(res, "backup", copy.status());
+    int fd = ::open(copy->path.c_str(), O_RDONLY | O_CLOEXEC);
+    int err = errno;
+    ::unlink(copy->path.c_str());
+    if (fd < 0) {
+      return Fail(res, "backup",
+                  Status::IOError("cannot read the backup copy: " +
+                                  std::string(std::strerror(err))));
+    }
+    shorty::Log(Priority::kInfo, "backup for " + who->actor + ": " +
+                                     std::to_string(copy->links) +
+                                     " links, " +
+                                     std::to_string(copy->bytes) + " bytes");
+    res.status = 200;
+    res.set_header("Cache-Control", "no-store");
+    res.set_header("X-Shorty-Links", std::to_string(copy->links));
+    res.set_content_provider(
+        static_cast<size_t>(copy->bytes), "application/vnd.sqlite3",
+        [fd](size_t offset, size_t length, httplib::DataSink& sink) {
+          char buf[64 * 1024];
+          ssize_t n;
+          do {
+            n = ::pread(fd, buf, std::min(length, sizeof(buf)),
+                        static_cast<off_t>(offset));
+          } while (n < 0 && errno == EINTR);
+          if (n <= 0) return false;
+          return sink.write(buf, static_cast<size_t>(n));
+        },
+        [fd](bool) { ::close(fd); });
+  }
+
   void StatusInfo(const Request& req, Response& res) {
     if (!Authorize(req, res, Scope::kRead)) return;
     Result<StoreInfo> info = service_->Info();
     if (!info.ok()) return Fail(res, "status", info.status());
     SendJson(res, 200,
              {{"version", SHORTY_VERSION},
-              {"ready", !options_.ready || options_.ready()},
+              {"ready", NotReadyReason().empty()},
               {"links", info->links},
               {"backend", info->backend},
               {"schema_version", info->schema_version},
@@ -608,9 +757,37 @@ class Routes {
   }
 
   void Ready(const Request&, Response& res) {
-    bool ready = !options_.ready || options_.ready();
-    res.status = ready ? 200 : 503;
-    res.set_content(ready ? "ready\n" : "not ready\n", "text/plain");
+    const std::string why = NotReadyReason();
+    res.status = why.empty() ? 200 : 503;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(why.empty() ? "ready\n" : "not ready: " + why + "\n",
+                    "text/plain");
+  }
+
+  // "" when ready; else why not, on one line: "draining" or
+  // "database: <what is wrong>".
+  std::string NotReadyReason() {
+    if (options_.ready && !options_.ready()) return "draining";
+    if (!options_.database_ready) return "";
+    Status database = options_.database_ready();
+    if (database.ok()) return "";
+    std::string why = "database: " + database.message();
+    std::replace(why.begin(), why.end(), '\n', ' ');
+    return why;
+  }
+
+  // GET /-/metrics: every metric in the Prometheus text format.
+  void MetricsText(const Request& req, Response& res) {
+    if (!options_.metrics) {
+      res.status = 404;
+      return;
+    }
+    // Any token will do (read is the smallest scope): the figures name no
+    // link, but they are the server's business.
+    bool open = options_.metrics_public && options_.metrics_public();
+    if (!open && !Authorize(req, res, Scope::kRead)) return;
+    res.set_header("Cache-Control", "no-store");
+    res.set_content(options_.metrics->Render(), Metrics::kContentType);
   }
 
   // Fills in a body for errors that have none (unknown routes, the
@@ -646,9 +823,14 @@ class Routes {
     SendError(res, status);
   }
 
+  void CountResult(RedirectResult result) {
+    if (options_.redirects) options_.redirects->Count(result);
+  }
+
   static void Log(const char* what, const Status& status) {
-    std::fprintf(stderr, "shortyd: %s failed: %s: %s\n", what,
-                 CodeName(status.code()), status.message().c_str());
+    shorty::Log(Priority::kError, std::string(what) +
+                                      " failed: " + CodeName(status.code()) +
+                                      ": " + status.message());
   }
 
   LinkService* service_;
@@ -736,6 +918,9 @@ void InstallRoutes(Listener* listener, LinkService* service,
   listener->Get("/-/ready", [routes](const Request& q, Response& r) {
     routes->Ready(q, r);
   });
+  listener->Get("/-/metrics", [routes](const Request& q, Response& r) {
+    routes->MetricsText(q, r);
+  });
   listener->Get("/-/api/v1/status", [routes](const Request& q, Response& r) {
     routes->StatusInfo(q, r);
   });
@@ -771,6 +956,15 @@ void InstallRoutes(Listener* listener, LinkService* service,
   listener->Delete(
       tokens_path + "/([^/]+)",
       [routes](const Request& q, Response& r) { routes->RevokeToken(q, r); });
+  listener->Post("/-/api/v1/import", [routes](const Request& q, Response& r) {
+    routes->Import(q, r);
+  });
+  listener->Get("/-/api/v1/export", [routes](const Request& q, Response& r) {
+    routes->Export(q, r);
+  });
+  listener->Get("/-/api/v1/backup", [routes](const Request& q, Response& r) {
+    routes->Backup(q, r);
+  });
 
   listener->set_error_handler(httplib::Server::HandlerWithResponse(
       [routes](const Request& q, Response& r) {
@@ -787,9 +981,8 @@ void InstallRoutes(Listener* listener, LinkService* service,
           what = e.what();
         } catch (...) {
         }
-        std::fprintf(stderr, "shortyd: internal error on %s %s: %s\n",
-                     req.method.c_str(), req.path.substr(0, 200).c_str(),
-                     what.c_str());
+        Log(Priority::kError, "internal error on " + req.method + " " +
+                                  req.path.substr(0, 200) + ": " + what);
         res.status = 500;
         res.set_content(ErrorBody(Status::Internal(
                             "internal error; the server log has details")),

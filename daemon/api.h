@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "daemon/http_server.h"
+#include "daemon/metrics.h"
 #include "shared/auth.h"
+#include "shared/import_service.h"
 #include "shared/link_service.h"
 #include "shared/rate_limit.h"
 #include "shared/status.h"
@@ -38,6 +40,19 @@ struct RouteOptions {
   RateLimiter* create_limit = nullptr;
   // Whose X-Forwarded-For names the client (see ClientAddress).
   std::vector<std::string> trusted_proxies = {};
+  // Import, export and backup (/-/api/v1/import, /export, /backup; admin
+  // tokens and the control socket only); null: those paths answer 404.
+  ImportService* imports = nullptr;
+  // Whether the database can serve (a rate-limited Store::Ping): /-/ready
+  // answers 503 with its message while it fails. Unset: always.
+  std::function<Status()> database_ready = nullptr;
+  // Where requests for links are counted by result; null for nowhere.
+  RedirectMetrics* redirects = nullptr;
+  // What /-/metrics serves; null: 404. Over HTTP it asks for a token of
+  // any scope unless `metrics_public` says true (asked at each request, so
+  // a reload can change it); the control socket needs none.
+  const Metrics* metrics = nullptr;
+  std::function<bool()> metrics_public = nullptr;
 };
 
 // Milliseconds on a clock that never steps back, for rate limits.

@@ -1,8 +1,13 @@
 #include "daemon/daemon.h"
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -43,6 +48,66 @@ std::string AuthorityOfUrl(const std::string& url) {
     authority.resize(authority.size() - default_port.size());
   }
   return authority;
+}
+
+// "127.0.0.1:8080", "[::1]:8080" or "/run/shorty/shortyd.sock" ("@name" for
+// an abstract socket): where a listening socket is bound.
+std::string SocketAddress(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return "?";
+  }
+  if (ss.ss_family == AF_UNIX) {
+    const auto* un = reinterpret_cast<const sockaddr_un*>(&ss);
+    const size_t n = len > offsetof(sockaddr_un, sun_path)
+                         ? len - offsetof(sockaddr_un, sun_path)
+                         : 0;
+    std::string path(un->sun_path, n);
+    if (!path.empty() && path[0] == '\0') return "@" + path.substr(1);
+    return path.substr(0, path.find('\0'));
+  }
+  char host[NI_MAXHOST];
+  char port[NI_MAXSERV];
+  if (::getnameinfo(reinterpret_cast<const sockaddr*>(&ss), len, host,
+                    sizeof(host), port, sizeof(port),
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+    return "?";
+  }
+  if (ss.ss_family == AF_INET6) return "[" + std::string(host) + "]:" + port;
+  return std::string(host) + ":" + port;
+}
+
+// The config with server.listen where HTTP really listens: a socket systemd
+// passed has the final say on the default public URL.
+DaemonConfig ListeningOn(const DaemonConfig& config, const Daemon& daemon) {
+  DaemonConfig out = config;
+  if (daemon.http_passed()) out.listen = daemon.http_address();
+  return out;
+}
+
+// What the access log says about a request just answered.
+AccessLogEntry AccessEntryFor(const httplib::Request& req,
+                              const httplib::Response& res,
+                              std::chrono::microseconds took,
+                              const std::vector<std::string>& proxies) {
+  AccessLogEntry e;
+  const Peer& peer = CurrentPeer();
+  e.client = ClientAddress(req, proxies);
+  if (peer.local) e.user = peer.user;
+  e.time = std::time(nullptr) -
+           std::chrono::duration_cast<std::chrono::seconds>(took).count();
+  e.method = req.method;
+  e.target = req.target;
+  e.version = req.version;
+  e.status = res.status;
+  if (req.method != "HEAD") {
+    e.bytes = res.body.empty() ? res.content_length_ : res.body.size();
+  }
+  e.referer = req.get_header_value("Referer");
+  e.user_agent = req.get_header_value("User-Agent");
+  e.duration = took;
+  return e;
 }
 
 }  // namespace
@@ -86,9 +151,13 @@ ServiceOptions ServiceOptionsFor(
   return o;
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
+Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config,
+                                              const PassedSockets& passed) {
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_ = config;
+  d->metrics_ = std::make_unique<DaemonMetrics>();
+  d->metrics_public_ = config.metrics_public;
+  Metrics* registry = &d->metrics_->registry;
 
   SqliteOptions store_options;
   store_options.path = config.path;
@@ -96,26 +165,70 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
   store_options.case_sensitive = config.case_sensitive;
   Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(store_options);
   if (!store.ok()) return store.status();
-  d->store_ = std::move(*store);
+  d->store_ = std::make_unique<TimedStore>(std::move(*store), registry);
+  // A scrape costs at most one count of the links every few seconds, and
+  // /-/ready at most one probe of the database a second.
+  RegisterLinkCount(registry, d->store_.get(), std::chrono::seconds(5));
+  d->store_probe_ = std::make_unique<StoreProbe>(d->store_.get(), 1000);
 
   d->visits_ = std::make_unique<VisitCounter>(
       d->store_.get(), std::chrono::milliseconds(config.flush_interval_ms));
+  d->visits_->set_metrics(&d->metrics_->visits);
+  VisitCounter* visits = d->visits_.get();
+  registry->AddGaugeFunc(
+      "shorty_visits_pending",
+      "Visits counted in memory and not yet written to the database.",
+      [visits] { return static_cast<double>(visits->PendingTotal()); });
 
   ListenerOptions http_options;
   http_options.threads = static_cast<size_t>(config.threads);
+  http_options.metrics = &d->metrics_->http;
   d->http_ = std::make_unique<Listener>(http_options);
-  Result<HostPort> listen = ParseHostPort(config.listen);
-  if (!listen.ok()) return listen.status();
-  Result<int> port = d->http_->BindTcp(*listen);
-  if (!port.ok()) return port.status();
-  d->http_port_ = *port;
+  if (passed.http >= 0) {
+    Result<int> port = d->http_->AdoptSocket(passed.http, false);
+    if (!port.ok()) return port.status();
+    d->http_port_ = *port;
+    d->http_passed_ = true;
+    d->http_address_ = SocketAddress(passed.http);
+  } else {
+    Result<HostPort> listen = ParseHostPort(config.listen);
+    if (!listen.ok()) return listen.status();
+    Result<int> port = d->http_->BindTcp(*listen);
+    if (!port.ok()) return port.status();
+    d->http_port_ = *port;
+    const bool v6 = listen->host.find(':') != std::string::npos;
+    d->http_address_ = (v6 ? "[" + listen->host + "]" : listen->host) + ":" +
+                       std::to_string(*port);
+  }
 
   ListenerOptions control_options;
   control_options.threads = 4;
+  control_options.metrics = &d->metrics_->control;
   d->control_ = std::make_unique<Listener>(control_options);
-  Status s = d->control_->BindUnix(config.socket);
-  if (!s.ok()) return s;
-  d->socket_path_ = config.socket;
+  if (passed.control >= 0) {
+    Result<int> adopted = d->control_->AdoptSocket(passed.control, true);
+    if (!adopted.ok()) return adopted.status();
+    d->control_passed_ = true;
+    d->socket_path_ = SocketAddress(passed.control);
+  } else {
+    Status s = d->control_->BindUnix(config.socket);
+    if (!s.ok()) return s;
+    d->socket_path_ = config.socket;
+  }
+
+  d->access_log_ = std::make_unique<AccessLog>();
+  Status opened = d->access_log_->Open(config.access_log);
+  if (!opened.ok()) return opened;
+  AccessLog* access_log = d->access_log_.get();
+  std::vector<std::string> proxies = config.trusted_proxies;
+  auto log_request = [access_log, proxies](const httplib::Request& req,
+                                           const httplib::Response& res,
+                                           std::chrono::microseconds took) {
+    if (!access_log->enabled()) return;
+    access_log->Write(AccessEntryFor(req, res, took, proxies));
+  };
+  d->http_->AddRequestObserver(log_request);
+  d->control_->AddRequestObserver(log_request);
 
   auto blocked = LoadBlocklist(config);
   if (!blocked.ok()) return blocked.status();
@@ -123,10 +236,13 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
   auto clock = [] { return static_cast<UnixTime>(std::time(nullptr)); };
   d->service_ = std::make_unique<LinkService>(
       d->store_.get(), d->visits_.get(), &d->random_, clock,
-      ServiceOptionsFor(config, d->http_port_, *blocked));
+      ServiceOptionsFor(ListeningOn(config, *d), d->http_port_, *blocked),
+      static_cast<size_t>(config.cache_entries));
 
   d->tokens_ =
       std::make_unique<TokenService>(d->store_.get(), &d->random_, clock);
+  d->imports_ = std::make_unique<ImportService>(
+      d->store_.get(), d->service_.get(), d->visits_.get());
 
   Daemon* self = d.get();
   auto ready = [self] { return !self->draining_.load(); };
@@ -147,8 +263,14 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
   web.create_limit = d->create_limit_.get();
   InstallWebPages(d->http_.get(), d->service_.get(), d->tokens_.get(), web);
 
+  StoreProbe* probe = d->store_probe_.get();
+  auto database_ready = [probe] { return probe->Check(MonotonicMs()); };
   RouteOptions http_routes;
   http_routes.ready = ready;
+  http_routes.database_ready = database_ready;
+  http_routes.redirects = &d->metrics_->redirects;
+  http_routes.metrics = registry;
+  http_routes.metrics_public = [self] { return self->metrics_public_.load(); };
   RateLimiter* passwords = d->password_limit_.get();
   http_routes.allow_password_attempt = [passwords](const std::string& key) {
     return passwords->Take(key, MonotonicMs()) == 0;
@@ -156,11 +278,16 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
   http_routes.not_found_limit = d->not_found_limit_.get();
   http_routes.create_limit = d->create_limit_.get();
   http_routes.trusted_proxies = config.trusted_proxies;
+  http_routes.imports = d->imports_.get();
   InstallRoutes(d->http_.get(), d->service_.get(), d->tokens_.get(),
                 http_routes);
   RouteOptions control_routes;
   control_routes.control = true;
+  control_routes.imports = d->imports_.get();
   control_routes.ready = ready;
+  control_routes.database_ready = database_ready;
+  control_routes.redirects = &d->metrics_->redirects;
+  control_routes.metrics = registry;
   InstallRoutes(d->control_.get(), d->service_.get(), d->tokens_.get(),
                 control_routes);
 
@@ -172,6 +299,21 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config) {
 
 Daemon::~Daemon() { Shutdown(); }
 
+Result<int64_t> Daemon::CheckHealth() {
+  if (http_->failed()) {
+    return Status::Unavailable("the HTTP listener stopped accepting");
+  }
+  if (control_->failed()) {
+    return Status::Unavailable("the control socket stopped accepting");
+  }
+  Result<StoreInfo> info = store_->Info();
+  if (!info.ok()) {
+    return Status::Unavailable("the database does not answer: " +
+                               info.status().message());
+  }
+  return info->links;
+}
+
 Status Daemon::Reload(const DaemonConfig& config) {
   auto blocked = LoadBlocklist(config);
   if (!blocked.ok()) return blocked.status();
@@ -179,13 +321,19 @@ Status Daemon::Reload(const DaemonConfig& config) {
       config.path != config_.path || config.threads != config_.threads ||
       config.synchronous != config_.synchronous ||
       config.case_sensitive != config_.case_sensitive ||
-      config.flush_interval_ms != config_.flush_interval_ms) {
-    std::fprintf(stderr,
-                 "shortyd: reload: server.listen, server.socket, "
-                 "server.threads, storage.* , links.case_sensitive and "
-                 "visits.flush_interval take effect at the next restart\n");
+      config.flush_interval_ms != config_.flush_interval_ms ||
+      config.cache_entries != config_.cache_entries) {
+    Log(Priority::kWarning,
+        "reload: server.listen, server.socket, "
+        "server.threads, storage.* , links.case_sensitive, "
+        "visits.flush_interval and cache.entries take effect at "
+        "the next restart");
   }
-  service_->SetOptions(ServiceOptionsFor(config, http_port_, *blocked));
+  Status opened = access_log_->Open(config.access_log);
+  if (!opened.ok()) return opened;
+  service_->SetOptions(
+      ServiceOptionsFor(ListeningOn(config, *this), http_port_, *blocked));
+  metrics_public_ = config.metrics_public;
   DaemonConfig kept = config_;
   config_ = config;
   // What needs a restart keeps its running value.
@@ -196,6 +344,7 @@ Status Daemon::Reload(const DaemonConfig& config) {
   config_.synchronous = kept.synchronous;
   config_.case_sensitive = kept.case_sensitive;
   config_.flush_interval_ms = kept.flush_interval_ms;
+  config_.cache_entries = kept.cache_entries;
   return Status::Ok();
 }
 
@@ -211,8 +360,7 @@ void Daemon::Shutdown() {
   if (store_) {
     Status s = store_->Checkpoint();
     if (!s.ok()) {
-      std::fprintf(stderr, "shortyd: checkpoint at exit: %s\n",
-                   s.message().c_str());
+      Log(Priority::kError, "checkpoint at exit: " + s.message());
     }
   }
 }

@@ -9,9 +9,14 @@
 #include <unordered_set>
 
 #include "daemon/http_server.h"
+#include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/systemd.h"
+#include "daemon/timed_store.h"
 #include "daemon/visit_counter.h"
 #include "shared/auth.h"
 #include "shared/config.h"
+#include "shared/import_service.h"
 #include "shared/link_service.h"
 #include "shared/random.h"
 #include "shared/rate_limit.h"
@@ -36,18 +41,35 @@ class Daemon {
  public:
   // Opens the database (refusing a corrupt one or one in use), binds the
   // HTTP listener and the control socket, and starts serving on threads of
-  // its own. Errors name what failed and what to do.
-  static Result<std::unique_ptr<Daemon>> Start(const DaemonConfig& config);
+  // its own. A socket in `passed` (systemd socket activation) is served
+  // instead of binding that listener; server.listen or server.socket is then
+  // ignored. Errors name what failed and what to do.
+  static Result<std::unique_ptr<Daemon>> Start(
+      const DaemonConfig& config, const PassedSockets& passed = {});
 
   ~Daemon();  // Shutdown() if not done
 
   int http_port() const { return http_port_; }
+  // Every metric, for /-/metrics; valid for the daemon's life.
+  DaemonMetrics* metrics() { return metrics_.get(); }
   const std::string& socket_path() const { return socket_path_; }
+  // The HTTP listener's address, "127.0.0.1:8080" or "[::]:8080".
+  const std::string& http_address() const { return http_address_; }
+  // Whether the listeners serve sockets systemd passed.
+  bool http_passed() const { return http_passed_; }
+  bool control_passed() const { return control_passed_; }
+
+  // For the service watchdog: the number of stored links when the database
+  // answers a read and both listeners still accept connections; Unavailable
+  // saying what is wrong otherwise. Thread-safe.
+  Result<int64_t> CheckHealth();
 
   // Applies the settings a running daemon can change (link rules and the
   // blocklist, default status, slug length, public URL); on error (an
-  // unreadable blocklist) nothing changes. Listen address, socket and database
-  // need a restart; a change to them is reported and otherwise ignored.
+  // unreadable blocklist, an access log that cannot be opened) nothing
+  // changes. The access log file is reopened (for logrotate). Listen
+  // address, socket and database need a restart; a change to them is
+  // reported and otherwise ignored.
   Status Reload(const DaemonConfig& config);
 
   // Stops accepting, finishes requests in flight, flushes visit counts and
@@ -58,11 +80,16 @@ class Daemon {
   Daemon() = default;
 
   DaemonConfig config_;
-  std::unique_ptr<Store> store_;
+  // First, so it outlives everything that updates it.
+  std::unique_ptr<DaemonMetrics> metrics_;
+  std::atomic<bool> metrics_public_{false};  // server.metrics_public
+  std::unique_ptr<Store> store_;  // a TimedStore over the SQLite store
+  std::unique_ptr<StoreProbe> store_probe_;  // for /-/ready
   std::unique_ptr<VisitCounter> visits_;
   SystemRandom random_;
   std::unique_ptr<LinkService> service_;
   std::unique_ptr<TokenService> tokens_;
+  std::unique_ptr<ImportService> imports_;  // import, export, backup
   // Rate limits (limits.*); their figures take effect at a restart.
   std::unique_ptr<RateLimiter> create_limit_;
   std::unique_ptr<RateLimiter> signin_limit_;
@@ -74,6 +101,11 @@ class Daemon {
   std::thread control_thread_;
   int http_port_ = 0;
   std::string socket_path_;
+  // Socket activation and the access log (server.access_log).
+  std::string http_address_;
+  bool http_passed_ = false;
+  bool control_passed_ = false;
+  std::unique_ptr<AccessLog> access_log_;
   std::atomic<bool> draining_{false};
   bool shut_down_ = false;
 };

@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <memory>
+#include <string_view>
 #include <thread>
 
 #include "daemon/files.h"
@@ -25,6 +27,8 @@ namespace shorty {
 namespace {
 
 thread_local Peer current_peer;
+// When the request the calling thread handles began, for request observers.
+thread_local std::chrono::steady_clock::time_point request_started;
 
 // A listen backlog big enough that bursts of new connections queue instead
 // of being dropped and retried after 200 ms+ (see NOTES: the library's
@@ -57,11 +61,14 @@ class ConnectionStream : public httplib::Stream {
       : fd_(fd), options_(options), remote_(remote) {}
 
   void StartRequest() {
+    response_status_ = 0;
     budget_ = options_.max_request_bytes;
     deadline_ = std::chrono::steady_clock::now() +
                 std::chrono::seconds(options_.request_deadline_s);
   }
   bool OverBudget() const { return over_budget_; }
+  // The status of the response written since StartRequest, 0 before one.
+  int ResponseStatus() const { return response_status_; }
 
   bool is_readable() const override {
     return WaitFor(fd_, POLLIN, options_.read_timeout_s * 1000);
@@ -89,6 +96,17 @@ class ConnectionStream : public httplib::Stream {
     return n;
   }
   ssize_t write(const char* ptr, size_t size) override {
+    // The status as it goes on the wire, for metrics: the library writes
+    // each status line at the start of a write, and "100 Continue" ahead of
+    // the final one.
+    if (response_status_ == 0 && size >= 12 &&
+        std::string_view(ptr, 9) == "HTTP/1.1 ") {
+      int code = 0;
+      for (size_t i = 9; i < 12 && code >= 0; ++i) {
+        code = ptr[i] >= '0' && ptr[i] <= '9' ? code * 10 + (ptr[i] - '0') : -1;
+      }
+      if (code >= 200) response_status_ = code;
+    }
     if (!is_writable()) return -1;
     ssize_t n;
     do {
@@ -112,6 +130,7 @@ class ConnectionStream : public httplib::Stream {
   std::string remote_;
   size_t budget_ = 0;
   bool over_budget_ = false;
+  int response_status_ = 0;
   std::chrono::steady_clock::time_point deadline_;
 };
 
@@ -195,10 +214,49 @@ Listener::Listener(const ListenerOptions& options) : options_(options) {
   set_read_timeout(options_.read_timeout_s, 0);
   set_write_timeout(options_.write_timeout_s, 0);
   set_payload_max_length(options_.max_request_bytes);
+  // The library calls its logger once a response is written.
+  set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    if (observers_.empty()) return;
+    auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - request_started);
+    for (const RequestObserver& observer : observers_) {
+      observer(req, res, elapsed);
+    }
+  });
 }
 
 Listener::~Listener() {
   if (unix_ && !unix_path_.empty()) ::unlink(unix_path_.c_str());
+  if (adopted_fd_ >= 0) ::close(adopted_fd_);
+}
+
+Result<int> Listener::AdoptSocket(int fd, bool unix_socket) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    return Status::IOError(
+        Errno("passed socket " + std::to_string(fd) + ": getsockname"));
+  }
+  ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  int port = 0;
+  if (!unix_socket) {
+    int yes = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
+    port = ss.ss_family == AF_INET6
+               ? ntohs(reinterpret_cast<sockaddr_in6*>(&ss)->sin6_port)
+               : ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port);
+  }
+  // stop() would shut the socket down for its owner too; Stop() instead
+  // takes the descriptor away from the accept loop, which polls for that.
+  set_idle_interval(0, 100000);
+  unix_ = unix_socket;
+  adopted_fd_ = fd;
+  svr_sock_ = fd;
+  return port;
+}
+
+void Listener::AddRequestObserver(RequestObserver observer) {
+  observers_.push_back(std::move(observer));
 }
 
 Result<int> Listener::BindTcp(const HostPort& address) {
@@ -309,6 +367,8 @@ bool Listener::Serve() {
     return false;
   }
   bool ok = listen_after_bind();
+  // A failed accept loop has closed the listening descriptor itself.
+  if (!ok && adopted_fd_ >= 0 && !stopping_) adopted_fd_ = -1;
   served_ = true;
   return ok;
 }
@@ -321,6 +381,11 @@ void Listener::Stop() {
   // that failed later) has nothing to stop. Both flags are seq_cst, so one
   // side always sees the other's write.
   while (serving_ && !served_) {
+    if (adopted_fd_ >= 0) {
+      // The accept loop sees this within its idle interval and ends.
+      svr_sock_ = INVALID_SOCKET;
+      return;
+    }
     if (is_running()) {
       stop();
       return;
@@ -333,6 +398,14 @@ bool Listener::process_and_close_socket(socket_t sock) {
   current_peer =
       unix_ ? LocalPeer(sock) : Peer{false, 0, 0, "", AddressOf(sock)};
   ConnectionStream stream(sock, options_, current_peer.address);
+  // Called by the library once a request's head is read (not for requests
+  // it cannot read, which stay "other"); captures a reference only, so the
+  // std::function holds it without allocating.
+  RequestHandler handler = RequestHandler::kOther;
+  const std::function<void(httplib::Request&)> classify =
+      [&handler](httplib::Request& req) {
+        handler = ClassifyRequest(req.method, req.target);
+      };
 
   bool ok = true;
   for (size_t served = 0; served < options_.keep_alive_max; ++served) {
@@ -352,7 +425,15 @@ bool Listener::process_and_close_socket(socket_t sock) {
                 stopping_.load(std::memory_order_relaxed);
     bool closed = false;
     stream.StartRequest();
-    ok = process_request(stream, last, closed, nullptr);
+    request_started = std::chrono::steady_clock::now();
+    handler = RequestHandler::kOther;
+    auto started = std::chrono::steady_clock::now();
+    ok = process_request(stream, last, closed, classify);
+    if (options_.metrics && stream.ResponseStatus() != 0) {
+      std::chrono::duration<double> took =
+          std::chrono::steady_clock::now() - started;
+      options_.metrics->Record(handler, stream.ResponseStatus(), took.count());
+    }
     if (!ok || closed || last || stream.OverBudget()) break;
   }
   ::shutdown(sock, SHUT_RDWR);

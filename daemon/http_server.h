@@ -10,10 +10,13 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "daemon/metrics.h"
 #include "shared/config.h"
 #include "shared/status.h"
 
@@ -50,6 +53,9 @@ struct ListenerOptions {
   // For a whole request, from its first byte to its last: a client that
   // trickles a byte at a time (slowloris) is cut off here.
   int request_deadline_s = 30;
+  // Where each request is counted and timed, from reading it to its
+  // response written; null for nowhere. Must outlive the listener.
+  HttpMetrics* metrics = nullptr;
 };
 
 // One listener. Register handlers with the httplib::Server API, bind, then
@@ -68,8 +74,29 @@ class Listener : public httplib::Server {
   // running". Anything else at the path is left alone: IOError.
   Status BindUnix(const std::string& path);
 
+  // Serves a listening socket that another process bound and passed on
+  // (systemd socket activation); `unix_socket` for the control socket. The
+  // socket is never unlinked or shut down, as its owner keeps it: Stop()
+  // stops accepting and the listener's descriptor is closed when the
+  // listener is destroyed. Returns the TCP port, or 0 for a Unix socket;
+  // IOError when the descriptor cannot be read.
+  Result<int> AdoptSocket(int fd, bool unix_socket);
+
+  // Called on the serving thread after each response has been written,
+  // with the time from the request's first byte. The listener holds
+  // httplib's set_logger() for this; use observers instead of calling it.
+  using RequestObserver =
+      std::function<void(const httplib::Request&, const httplib::Response&,
+                         std::chrono::microseconds elapsed)>;
+  // Adds an observer. Call before Serve(); not thread-safe.
+  void AddRequestObserver(RequestObserver observer);
+
   // Serves until Stop(); returns false if serving failed to start.
   bool Serve();
+
+  // Whether Serve() returned without a Stop(): the accept loop failed and
+  // the listener no longer takes connections. Thread-safe.
+  bool failed() const { return served_ && !stopping_; }
 
   // Stops accepting, lets requests in flight finish, ends idle keep-alive
   // connections, and returns once Serve() has returned. Thread-safe.
@@ -81,6 +108,8 @@ class Listener : public httplib::Server {
   ListenerOptions options_;
   bool unix_ = false;
   std::string unix_path_;
+  int adopted_fd_ = -1;  // passed by systemd; ours to close, not to shut down
+  std::vector<RequestObserver> observers_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> serving_{false};  // Serve() was called
   std::atomic<bool> served_{false};   // Serve() has returned

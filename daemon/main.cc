@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,6 +15,8 @@
 
 #include "daemon/daemon.h"
 #include "daemon/files.h"
+#include "daemon/log.h"
+#include "daemon/systemd.h"
 #include "shared/config.h"
 
 extern char** environ;
@@ -86,11 +89,28 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, std::string* source) {
   return config;
 }
 
+// A STATUS= value: one line, however the message reads.
+std::string StatusLine(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  return text.substr(0, 200);
+}
+
+// What `systemctl status` shows while shortyd serves.
+std::string ServingStatus(Daemon& daemon) {
+  Result<int64_t> links = daemon.CheckHealth();
+  std::string what = links.ok() ? std::to_string(*links) + " links" : "links";
+  return "serving " + what + " on " + daemon.http_address();
+}
+
 int Run(const Flags& flags) {
+  const Environment env = EnvironmentFrom(environ);
+  InitLog(env);
   std::string source = "built-in defaults";
   Result<DaemonConfig> config = LoadConfig(flags, &source);
   if (!config.ok()) {
-    std::fprintf(stderr, "shortyd: %s\n", config.status().message().c_str());
+    Log(Priority::kError, config.status().message());
     return kExitUsage;
   }
   if (flags.check_config) {
@@ -111,53 +131,88 @@ int Run(const Flags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
+  Notifier notifier(env);
+  auto notify = [&notifier](const std::string& state) {
+    Status sent = notifier.Notify(state);
+    if (!sent.ok()) Log(Priority::kWarning, sent.message());
+  };
+  Result<PassedSockets> passed = TakePassedSockets();
+  if (!passed.ok()) {
+    Log(Priority::kError, passed.status().message());
+    notify("STATUS=" + StatusLine(passed.status().message()));
+    return kExitFailure;
+  }
+
+  // Pings from the start, so a slow opening of a large database is not
+  // taken for a hang (TimeoutStartSec= covers start-up).
+  std::atomic<Daemon*> running{nullptr};
+  Watchdog watchdog(&notifier,
+                    WatchdogTimeout(env, static_cast<long>(::getpid())),
+                    [&running]() -> Status {
+                      Daemon* d = running.load();
+                      return d ? d->CheckHealth().status() : Status::Ok();
+                    });
+  watchdog.Start();
+
   Status s = MakeParentDirectories(config->path);
   if (!s.ok()) {
-    std::fprintf(stderr, "shortyd: %s\n", s.message().c_str());
+    Log(Priority::kError, s.message());
+    notify("STATUS=" + StatusLine(s.message()));
     return kExitFailure;
   }
-  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(*config);
+  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(*config, *passed);
   if (!daemon.ok()) {
-    std::fprintf(stderr, "shortyd: %s\n", daemon.status().message().c_str());
+    Log(Priority::kError, daemon.status().message());
+    notify("STATUS=" + StatusLine(daemon.status().message()));
     return kExitFailure;
   }
-  std::fprintf(stderr,
-               "shortyd: listening on port %d (%s), control socket %s, "
-               "database %s\n",
-               (*daemon)->http_port(), config->listen.c_str(),
-               (*daemon)->socket_path().c_str(), config->path.c_str());
+  running = daemon->get();
+  const std::string http_from = (*daemon)->http_passed()
+                                    ? ", socket from systemd; server.listen " +
+                                          config->listen + " not used"
+                                    : "";
+  const std::string control_from =
+      (*daemon)->control_passed() ? " (socket from systemd)" : "";
+  Log(Priority::kInfo, "listening on port " +
+                           std::to_string((*daemon)->http_port()) + " (" +
+                           (*daemon)->http_address() + http_from +
+                           "), control socket " + (*daemon)->socket_path() +
+                           control_from + ", database " + config->path);
+  notify("READY=1\nSTATUS=" + StatusLine(ServingStatus(**daemon)));
 
   for (;;) {
     int sig = 0;
     if (sigwait(&signals, &sig) != 0) continue;
     if (sig == SIGHUP) {
+      notify(
+          "RELOADING=1\nMONOTONIC_USEC=" + std::to_string(MonotonicMicros()) +
+          "\nSTATUS=reloading the configuration");
       std::string reload_source = source;
       Result<DaemonConfig> next = LoadConfig(flags, &reload_source);
-      if (!next.ok()) {
-        std::fprintf(stderr,
-                     "shortyd: reload refused, keeping the running "
-                     "configuration: %s\n",
-                     next.status().message().c_str());
-        continue;
-      }
-      Status reloaded = (*daemon)->Reload(*next);
+      Status reloaded = next.ok() ? (*daemon)->Reload(*next) : next.status();
       if (!reloaded.ok()) {
-        std::fprintf(stderr,
-                     "shortyd: reload refused, keeping the running "
-                     "configuration: %s\n",
-                     reloaded.message().c_str());
+        Log(Priority::kWarning,
+            "reload refused, keeping the running configuration: " +
+                reloaded.message());
+        notify("READY=1\nSTATUS=" +
+               StatusLine(ServingStatus(**daemon) +
+                          "; reload refused: " + reloaded.message()));
         continue;
       }
-      std::fprintf(stderr, "shortyd: configuration reloaded (%s)\n",
-                   reload_source.c_str());
+      Log(Priority::kInfo, "configuration reloaded (" + reload_source + ")");
+      notify("READY=1\nSTATUS=" + StatusLine(ServingStatus(**daemon)));
       continue;
     }
-    std::fprintf(stderr, "shortyd: %s: finishing requests in flight\n",
-                 sig == SIGTERM ? "SIGTERM" : "SIGINT");
+    Log(Priority::kInfo, std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                             ": finishing requests in flight");
+    notify("STOPPING=1\nSTATUS=draining: finishing requests in flight");
     break;
   }
+  // The service manager does not watch a stopping service.
+  watchdog.Stop();
+  running = nullptr;
   (*daemon)->Shutdown();
-  std::fprintf(stderr, "shortyd: stopped\n");
+  Log(Priority::kInfo, "stopped");
   return kExitOk;
 }
 

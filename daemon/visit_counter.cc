@@ -53,12 +53,38 @@ Status VisitCounter::Flush() {
     batch.reserve(in_flight_.size());
     for (const auto& [key, count] : in_flight_) batch.push_back({key, count});
   }
+  auto start = std::chrono::steady_clock::now();
   Status s = store_->AddVisits(batch);
+  if (metrics_) {
+    std::chrono::duration<double> took =
+        std::chrono::steady_clock::now() - start;
+    metrics_->duration->Observe(took.count());
+    if (s.ok()) {
+      metrics_->flushes->Inc();
+      int64_t written = 0;
+      for (const Store::VisitCount& v : batch) written += v.count;
+      metrics_->written->Inc(static_cast<uint64_t>(written));
+    } else {
+      metrics_->failures->Inc();
+    }
+  }
   if (s.ok()) {
     std::lock_guard<std::mutex> lock(in_flight_mu_);
     in_flight_.clear();
   }
   return s;
+}
+
+int64_t VisitCounter::PendingTotal() const {
+  // Same lock order as Flush and Pending.
+  std::lock_guard<std::mutex> lock(in_flight_mu_);
+  int64_t n = 0;
+  for (const auto& entry : in_flight_) n += entry.second;
+  for (const Shard& shard : shards_) {
+    std::lock_guard<std::mutex> shard_lock(shard.mu);
+    for (const auto& entry : shard.counts) n += entry.second;
+  }
+  return n;
 }
 
 void VisitCounter::Start() {

@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "daemon/metrics.h"
 #include "shared/link_service.h"
 #include "shared/store.h"
 
@@ -25,6 +26,14 @@ class VisitCounter : public VisitLedger {
   // Thread-safe, no I/O: a short lock on one of several shards.
   void Count(const std::string& slug_key) override;
   int64_t Pending(const std::string& slug_key) const override;
+
+  // Every visit counted and not yet written, over all links. Thread-safe;
+  // takes each shard's lock in turn, so it is for scrapes, not hot paths.
+  int64_t PendingTotal() const;
+
+  // Where flushes are counted and timed from now on; null for nowhere (the
+  // default). `metrics` must outlive this. Call before Start().
+  void set_metrics(const VisitWriterMetrics* metrics) { metrics_ = metrics; }
 
   // Starts the writer thread that flushes every interval.
   void Start();
@@ -47,6 +56,7 @@ class VisitCounter : public VisitLedger {
 
   Store* store_;
   std::chrono::milliseconds interval_;
+  const VisitWriterMetrics* metrics_ = nullptr;
   mutable std::array<Shard, kShards> shards_;
 
   std::mutex flush_mu_;  // one flush at a time; pending counts stay visible

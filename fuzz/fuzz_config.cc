@@ -34,7 +34,8 @@ static_assert(sizeof(DaemonConfig) == 352 && sizeof(ClientConfig) == 96,
 bool Same(const DaemonConfig& a, const DaemonConfig& b) {
   return a.listen == b.listen && a.socket == b.socket &&
          a.public_url == b.public_url && a.threads == b.threads &&
-         a.path == b.path && a.synchronous == b.synchronous &&
+         a.access_log == b.access_log && a.path == b.path &&
+         a.synchronous == b.synchronous &&
          a.default_status == b.default_status &&
          a.slug_length == b.slug_length &&
          a.case_sensitive == b.case_sensitive && a.schemes == b.schemes &&
@@ -60,6 +61,7 @@ DaemonConfig StartingDaemonConfig() {
   c.socket = "/run/fuzz/shortyd.sock";
   c.public_url = "https://go.example.com";
   c.threads = 8;
+  c.access_log = "/var/log/fuzz/access.log";
   c.path = "/var/lib/fuzz/shorty.db";
   c.synchronous = "full";
   c.default_status = 301;

@@ -295,6 +295,24 @@ Status CheckSocketPath(std::string_view path) {
       std::to_string(kMaxSocketPath) + ", so choose a shorter one");
 }
 
+Status CheckAccessLog(const std::string& value) {
+  if (value.empty() || value == "-") return Status::Ok();
+  if (value[0] != '/') {
+    return Status::InvalidArgument(
+        Quoted(value) +
+        " is not an absolute path; use one such as "
+        "\"/var/log/shorty/access.log\", \"-\" for shortyd's own log, or "
+        "\"\" for none");
+  }
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(
+          "contains a control character; give a plain file path");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckSynchronous(std::string_view value) {
   if (value == "normal" || value == "full") return Status::Ok();
   return Status::InvalidArgument("must be \"normal\" or \"full\", not \"" +
@@ -421,6 +439,17 @@ const Setting<DaemonConfig> kDaemonSettings[] = {
        if (status.ok()) c->threads = static_cast<int>(v.number);
        return status;
      }},
+    {"server.access_log", Kind::kString, "\"/var/log/shorty/access.log\"",
+     "one line per HTTP request: \"\" = off, \"-\" = shortyd's log, or a file",
+     [](const Value& v, DaemonConfig* c) {
+       return CheckAndStore(v.text, CheckAccessLog, &c->access_log);
+     }},
+    {"server.metrics_public", Kind::kBoolean, "false",
+     "serve /-/metrics over HTTP without a token",
+     [](const Value& v, DaemonConfig* c) {
+       c->metrics_public = v.flag;
+       return Status::Ok();
+     }},
     {"storage.path", Kind::kString, "\"/var/lib/shorty/shorty.db\"",
      "database file; \"\" for the default",
      [](const Value& v, DaemonConfig* c) {
@@ -469,6 +498,13 @@ const Setting<DaemonConfig> kDaemonSettings[] = {
        Result<int64_t> ms = ParseMilliseconds(v.text);
        if (!ms.ok()) return ms.status();
        return CheckAndStore(*ms, CheckFlushInterval, &c->flush_interval_ms);
+     }},
+    {"cache.entries", Kind::kInteger, "10000",
+     "links the redirect cache holds, 0..10000000; 0 = no cache",
+     [](const Value& v, DaemonConfig* c) {
+       Status status = CheckRange(v.number, 0, 10000000);
+       if (status.ok()) c->cache_entries = v.number;
+       return status;
      }},
     {"limits.create_per_minute", Kind::kInteger, "60",
      "links created a minute per client; 0 = no limit",
@@ -897,11 +933,13 @@ Status ValidateDaemonConfig(const DaemonConfig& config) {
            ? Status::Ok()
            : NormalizeBaseUrl(config.public_url, false).status()},
       {"server.threads", CheckRange(config.threads, 1, 1024)},
+      {"server.access_log", CheckAccessLog(config.access_log)},
       {"storage.synchronous", CheckSynchronous(config.synchronous)},
       {"links.default_status", CheckDefaultStatus(config.default_status)},
       {"links.slug_length", CheckRange(config.slug_length, 4, 32)},
       {"links.schemes", CheckSchemes(config.schemes)},
       {"visits.flush_interval", CheckFlushInterval(config.flush_interval_ms)},
+      {"cache.entries", CheckRange(config.cache_entries, 0, 10000000)},
   };
   for (const auto& [key, status] : checks) {
     if (!status.ok()) return check(key, status);
@@ -946,7 +984,23 @@ std::string DefaultSocketPath(const Environment& env, unsigned uid) {
   return "/tmp/shorty-" + std::to_string(uid) + "/shortyd.sock";
 }
 
+std::string ClientSocketPath(
+    const Environment& env, unsigned uid,
+    const std::function<bool(const std::string&)>& exists) {
+  const std::string own = DefaultSocketPath(env, uid);
+  if (own != kSystemSocketPath && !exists(own) && exists(kSystemSocketPath)) {
+    return kSystemSocketPath;
+  }
+  return own;
+}
+
 std::string DefaultDatabasePath(const Environment& env, unsigned uid) {
+  // systemd's StateDirectory= (e.g. /var/lib/shorty for User=shorty).
+  const std::string state = AbsoluteVariable(env, "STATE_DIRECTORY");
+  if (!state.empty()) {
+    return JoinPath(std::string_view(state).substr(0, state.find(':')),
+                    "shorty.db");
+  }
   if (uid == 0) return "/var/lib/shorty/shorty.db";
   const std::string data = AbsoluteVariable(env, "XDG_DATA_HOME");
   if (!data.empty()) return JoinPath(data, "shorty/shorty.db");

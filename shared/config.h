@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ struct DaemonConfig {
   std::string socket;      // control socket path; "" = DefaultSocketPath()
   std::string public_url;  // base of short URLs; "" = "http://" + listen
   int threads = 64;        // HTTP worker threads
+  // One line per HTTP request: "" = off, "-" = shortyd's log (stderr),
+  // else an absolute file path, appended to and reopened on SIGHUP.
+  std::string access_log;
+  // Whether /-/metrics on the HTTP listener is served without a token.
+  bool metrics_public = false;
   // [storage]
   std::string path;                    // database file; "" = default path
   std::string synchronous = "normal";  // "normal" or "full"
@@ -41,6 +47,9 @@ struct DaemonConfig {
   std::string blocklist_file;
   // [visits]
   int64_t flush_interval_ms = 1000;  // 10..60000; TOML/env: "1s", "250ms"
+  // [cache] links kept in memory for redirects; 0 = none. A link costs
+  // about 200 bytes plus its target.
+  int64_t cache_entries = 10000;
   // [limits] per client address (and per token for the API), a minute;
   // 0 = no limit. Over the limit: 429 with Retry-After.
   int create_per_minute = 60;
@@ -112,11 +121,25 @@ Result<HostPort> ParseHostPort(std::string_view text);
 // /tmp/shorty-UID/. Always ends in "shortyd.sock".
 std::string DefaultSocketPath(const Environment& env, unsigned uid);
 
-// Where the database lives unless configured: /var/lib/shorty/shorty.db for
-// root, else $XDG_DATA_HOME (or ~/.local/share)/shorty/shorty.db. Relative
-// XDG_* values are ignored, as the XDG spec asks. "" when neither
-// XDG_DATA_HOME nor HOME is set: the caller must then ask for storage.path
-// rather than guess (a database in /tmp would be lost at reboot).
+// The system daemon's control socket (systemd's shortyd-control.socket).
+constexpr char kSystemSocketPath[] = "/run/shorty/shortyd.sock";
+
+// The control socket the CLI uses when none is configured: the
+// DefaultSocketPath(), unless it does not exist and kSystemSocketPath does,
+// so that a member of group shorty reaches the system service without
+// flags. `exists` says whether something is at a path. Thread-safe if
+// `exists` is.
+std::string ClientSocketPath(
+    const Environment& env, unsigned uid,
+    const std::function<bool(const std::string&)>& exists);
+
+// Where the database lives unless configured: $STATE_DIRECTORY/shorty.db
+// when systemd gave the service one (StateDirectory=; the first if several),
+// /var/lib/shorty/shorty.db for root, else $XDG_DATA_HOME (or
+// ~/.local/share)/shorty/shorty.db. Relative XDG_* values are ignored, as the
+// XDG spec asks. "" when neither XDG_DATA_HOME nor HOME is set: the caller must
+// then ask for storage.path rather than guess (a database in /tmp would be lost
+// at reboot).
 std::string DefaultDatabasePath(const Environment& env, unsigned uid);
 
 // The CLI's settings, from $XDG_CONFIG_HOME/shorty/config.toml:

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "shared/text.h"
 #include "shared/timeparse.h"
 
 namespace shorty {
@@ -12,32 +13,6 @@ namespace {
 using nlohmann::json;
 
 constexpr int kMaxJsonDepth = 16;
-
-// Nesting depth outside strings, counted before parsing so a hostile body
-// of a million brackets costs one pass and no recursion.
-bool DepthWithin(std::string_view body, int max_depth) {
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
-      if (++depth > max_depth) return false;
-    } else if (c == '}' || c == ']') {
-      --depth;
-    }
-  }
-  return true;
-}
 
 Status WrongType(const std::string& field, const char* expected) {
   return Status::BadRequest(field + ": expected " + expected);
@@ -111,7 +86,7 @@ Result<json> ParseJsonObject(std::string_view body) {
   if (body.size() > kMaxJsonBodyBytes) {
     return Status::TooLarge("body: larger than 64 KiB");
   }
-  if (!DepthWithin(body, kMaxJsonDepth)) {
+  if (!JsonDepthWithin(body, kMaxJsonDepth)) {
     return Status::BadRequest("body: JSON nested deeper than 16 levels");
   }
   // Duplicate keys are refused: which of two values wins differs between

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "shared/password.h"
+#include "shared/text.h"
 #include "shared/timeparse.h"
 
 namespace shorty {
@@ -22,44 +23,13 @@ bool IsAllowedStatus(int status) {
 // and tabs). Titles and notes end up in HTML pages and terminal tables.
 bool IsCleanText(std::string_view s, bool allow_newlines) {
   size_t i = 0;
+  uint32_t cp;
   while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      if (c == 0x7f) return false;
-      if (c < 0x20 && !(allow_newlines && (c == '\n' || c == '\t'))) {
-        return false;
-      }
-      ++i;
-      continue;
-    }
-    size_t len;
-    uint32_t cp;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
+    if (!DecodeUtf8(s, &i, &cp)) return false;
+    if (cp == 0x7f || (cp >= 0x80 && cp <= 0x9F)) return false;  // DEL, C1
+    if (cp < 0x20 && !(allow_newlines && (cp == '\n' || cp == '\t'))) {
       return false;
     }
-    if (i + len > s.size()) return false;
-    for (size_t k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and values past Unicode are not text.
-    static const uint32_t kMin[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    // C1 controls.
-    if (cp >= 0x80 && cp <= 0x9F) return false;
-    i += len;
   }
   return true;
 }
@@ -107,12 +77,13 @@ Status ValidateIdempotencyKey(std::string_view key) {
 
 LinkService::LinkService(Store* store, VisitLedger* ledger,
                          RandomSource* random, Clock clock,
-                         ServiceOptions options)
+                         ServiceOptions options, size_t cache_entries)
     : store_(store),
       ledger_(ledger),
       random_(random),
       clock_(std::move(clock)),
-      length_policy_(options.slug_length) {
+      length_policy_(options.slug_length),
+      cache_(cache_entries) {
   options_ = std::make_shared<const ServiceOptions>(std::move(options));
 }
 
@@ -335,12 +306,42 @@ Result<Link> LinkService::Update(std::string_view slug, const LinkEdit& edit,
     }
   }
   Result<Link> link = store_->UpdateLink(slug, patch, clock_(), actor);
+  // After the commit, so a visit that reads the store from now on sees the
+  // change, and one that read it before cannot cache what it read.
+  Forget(slug);
   if (link.ok()) AddPending(&*link);
   return link;
 }
 
 Status LinkService::Delete(std::string_view slug, const std::string& actor) {
-  return store_->DeleteLink(slug, clock_(), actor);
+  Status s = store_->DeleteLink(slug, clock_(), actor);
+  Forget(slug);
+  return s;
+}
+
+void LinkService::Forget(std::string_view slug) {
+  cache_.Invalidate(SlugKey(slug, Options()->case_sensitive));
+}
+
+Result<std::shared_ptr<const Link>> LinkService::FindForVisit(
+    std::string_view slug) {
+  const std::string key = SlugKey(slug, Options()->case_sensitive);
+  RedirectCache::Lookup cached = cache_.Find(key);
+  if (cached.link) return cached.link;
+  Result<Link> found = store_->GetLink(slug);
+  if (!found.ok()) return found.status();
+  auto link = std::make_shared<Link>(std::move(*found));
+  // A visit needs the target and the rules, not the words around them.
+  link->title.clear();
+  link->note.clear();
+  link->tags.clear();
+  link->created_by.clear();
+  std::shared_ptr<const Link> kept = std::move(link);
+  // A link with a visit limit is counted in the store on every visit, so
+  // a cached copy's count would be stale at once; it is read afresh each
+  // time, which costs little beside the write its visit makes anyway.
+  if (!kept->max_visits) cache_.Insert(key, kept, cached.ticket);
+  return kept;
 }
 
 Result<std::vector<HistoryEntry>> LinkService::History(std::string_view slug,
@@ -367,9 +368,9 @@ Result<RedirectOutcome> LinkService::Resolve(std::string_view slug,
                                              std::string_view extra_path,
                                              std::string_view query,
                                              bool count) {
-  Result<Link> found = store_->GetLink(slug);
+  Result<std::shared_ptr<const Link>> found = FindForVisit(slug);
   if (!found.ok()) return found.status();
-  const Link& link = *found;
+  const Link& link = **found;
   RedirectOutcome out;
   // Links with a visit limit are counted in the store at once, so the
   // stored count is exact for them and pending counts matter to no verdict.
@@ -386,9 +387,9 @@ Result<RedirectOutcome> LinkService::Unlock(std::string_view slug,
                                             std::string_view extra_path,
                                             std::string_view query,
                                             std::string_view password) {
-  Result<Link> found = store_->GetLink(slug);
+  Result<std::shared_ptr<const Link>> found = FindForVisit(slug);
   if (!found.ok()) return found.status();
-  const Link& link = *found;
+  const Link& link = **found;
   RedirectOutcome out;
   out.verdict = Decide(link, clock_(), link.visits);
   if (out.verdict != Verdict::kRedirect) return out;

@@ -15,6 +15,7 @@
 #include "shared/link.h"
 #include "shared/random.h"
 #include "shared/redirect.h"
+#include "shared/redirect_cache.h"
 #include "shared/slug.h"
 #include "shared/status.h"
 #include "shared/store.h"
@@ -92,8 +93,12 @@ class LinkService {
  public:
   using Clock = std::function<UnixTime()>;
 
+  // `cache_entries` bounds the redirect cache (0: no cache). Every write
+  // through the service invalidates the link's entry; a write that reaches
+  // the store some other way (another node) must call
+  // redirect_cache()->Invalidate or Clear.
   LinkService(Store* store, VisitLedger* ledger, RandomSource* random,
-              Clock clock, ServiceOptions options);
+              Clock clock, ServiceOptions options, size_t cache_entries = 0);
 
   // Replaces the options (a config reload). Thread-safe.
   void SetOptions(ServiceOptions options);
@@ -165,6 +170,8 @@ class LinkService {
 
   UnixTime Now() const { return clock_(); }
 
+  RedirectCache* redirect_cache() { return &cache_; }
+
  private:
   Status ValidateFields(const std::optional<std::string>& title,
                         const std::optional<std::string>& note,
@@ -175,6 +182,11 @@ class LinkService {
   Result<CreatedLink> CreateLink(const LinkInput& input,
                                  const std::string& actor,
                                  std::string_view idempotency_key);
+  // The link a visit to `slug` reads: from the cache, or from the store
+  // and then cached (without the fields no redirect needs).
+  Result<std::shared_ptr<const Link>> FindForVisit(std::string_view slug);
+  // Forgets `slug` in the redirect cache; after every write to the link.
+  void Forget(std::string_view slug);
   // The redirect for a link whose verdict is kRedirect, counting the visit
   // when `count`.
   Result<RedirectOutcome> Redirect(const Link& link, std::string_view slug,
@@ -193,6 +205,7 @@ class LinkService {
   // settings.
   std::shared_ptr<const ServiceOptions> options_;
   SlugLengthPolicy length_policy_;
+  RedirectCache cache_;
 };
 
 }  // namespace shorty

@@ -4,6 +4,8 @@
 // shared/sqlite_store.cc includes sqlite3.h.
 #pragma once
 
+#include <sys/types.h>
+
 #include <memory>
 #include <mutex>
 #include <string>
@@ -80,8 +82,30 @@ class SqliteStore : public Store {
   Result<bool> ConsumeLimitedVisit(std::string_view slug) override;
   Result<StoreInfo> Info() override;
   Status Checkpoint() override;
+  Result<std::vector<ImportOutcome>> ImportLinks(
+      const std::vector<ImportedLink>& links, UnixTime now,
+      const std::string& actor) override;
+  Result<LinkPage> ListAllLinks(const std::string& cursor, int limit) override;
+  // The copy uses SQLite's online backup API from a connection of its own,
+  // in one step, so it is one read transaction's snapshot; WAL lets writes
+  // go on meanwhile. The copy is in rollback-journal mode, so it can be
+  // opened read-only without -wal and -shm files.
+  Result<StoreBackup> WriteBackup() override;
+  Status Ping() override;
 
   const std::string& path() const { return path_; }
+
+  // What CheckBackup found in a backup copy.
+  struct BackupCheck {
+    int64_t links = 0;
+    int schema_version = 0;
+  };
+  // Checks a copy WriteBackup made (and a client saved) without changing
+  // it: opens it read-only, runs PRAGMA integrity_check and checks that it
+  // is a shorty database (application_id) of a schema this build knows.
+  // Corruption naming the file and the problem; IOError when it cannot be
+  // read. Never used on the live database: shortyd alone opens that.
+  static Result<BackupCheck> CheckBackup(const std::string& path);
 
  private:
   SqliteStore(std::string path, bool case_sensitive, int lock_fd);
@@ -96,6 +120,9 @@ class SqliteStore : public Store {
   const std::string path_;
   const bool case_sensitive_;
   int lock_fd_;  // flock(LOCK_EX) held for the store's lifetime
+  // The database file's identity when opened, for Ping.
+  dev_t file_dev_ = 0;
+  ino_t file_ino_ = 0;
   int schema_version_ = 0;
 
   std::mutex writer_mu_;  // guards writer_: one write transaction at a time

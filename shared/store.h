@@ -34,6 +34,28 @@ struct StoreInfo {
   std::string backend;  // "sqlite"
 };
 
+// One link of an import, checked by the caller as for CreateLink.
+struct ImportedLink {
+  Link link;
+  // The link's history where it came from, oldest first (seq and slug are
+  // ignored); kept ahead of the import's own entry.
+  std::vector<HistoryEntry> history;
+};
+
+// What ImportLinks did with one link.
+enum class ImportOutcome {
+  kImported,
+  kAlreadyPresent,  // its folded slug is taken by a link with the same target
+  kSlugTaken,       // its folded slug is taken by a link with another target
+};
+
+// A consistent copy of the whole store, in one file.
+struct StoreBackup {
+  std::string path;  // a new file beside the database; the caller removes it
+  int64_t bytes = 0;
+  int64_t links = 0;  // links in the copy
+};
+
 // Every method is thread-safe. Slugs passed in are looked up by their folded
 // key (shared/slug.h SlugKey) under the store's case rule.
 class Store {
@@ -114,9 +136,44 @@ class Store {
 
   virtual Result<StoreInfo> Info() = 0;
 
+  // Imports links in one transaction, in order: a link whose folded slug
+  // is free is stored with every field as given (created_at, visits and
+  // created_by too), then its `history` entries, then an "import" entry by
+  // `actor` at `now` whose changes are those of a create; a link whose
+  // folded slug is taken stores nothing (kAlreadyPresent or kSlugTaken, as
+  // the stored link's target is the same or not; an earlier link of the
+  // same batch counts). So importing the same links twice adds nothing the
+  // second time. One outcome per link, in order. On failure nothing at all
+  // is stored. Durable on return.
+  virtual Result<std::vector<ImportOutcome>> ImportLinks(
+      const std::vector<ImportedLink>& links, UnixTime now,
+      const std::string& actor) = 0;
+
+  // A page of every link, active or not, in the order of their folded
+  // slugs, so that the order does not depend on when links were made (for
+  // exports). `cursor` is "" for the first page, then the previous page's
+  // next_cursor; InvalidArgument for one that is not. `limit` is clamped to
+  // 1..1000.
+  virtual Result<LinkPage> ListAllLinks(const std::string& cursor,
+                                        int limit) = 0;
+
+  // Writes a copy of the whole store, consistent as of one moment, while
+  // reads and writes go on, into a new file in the database's directory
+  // (under systemd the one place the daemon may write); the caller sends it
+  // on and removes it. IOError (disk full, no write access) with nothing
+  // left behind.
+  virtual Result<StoreBackup> WriteBackup() = 0;
+
   // Flushes what the engine buffers (a WAL checkpoint for SQLite) before a
   // clean shutdown.
   virtual Status Checkpoint() = 0;
+
+  // A cheap, real check that the store can serve now: a trivial read, and
+  // that the database is still the one opened (for SQLite: the file at the
+  // configured path is the same file, not moved, deleted or replaced).
+  // Unavailable with a message naming the database and what to do
+  // otherwise. For readiness probes; costs about one indexed read.
+  virtual Status Ping() = 0;
 };
 
 }  // namespace shorty

@@ -196,7 +196,7 @@ bool Daemon::Start() {
   int log =
       open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  pid_ = Spawn(argv, {}, devnull, log, log);
+  pid_ = Spawn(argv, env_, devnull, log, log);
   close(log);
   close(devnull);
 

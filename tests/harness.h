@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace shorty::test {
@@ -48,6 +49,12 @@ class Daemon {
   explicit Daemon(const TempDir& dir, std::vector<std::string> extra_args = {});
   ~Daemon();  // SIGKILL if still running
 
+  // Environment variables for shortyd besides the test's own (SHORTY_*
+  // are never inherited); takes effect at the next Start().
+  void set_env(std::map<std::string, std::string> env) {
+    env_ = std::move(env);
+  }
+
   // Starts shortyd and waits until it listens; false (with log()) if it
   // exited or took longer than 10 s.
   bool Start();
@@ -65,6 +72,8 @@ class Daemon {
   const std::string& socket() const { return socket_; }
   const std::string& db() const { return db_; }
   std::string log() const;
+  // The file shortyd's stdout and stderr go to, appended to at each start.
+  const std::string& log_path() const { return log_path_; }
   std::string base_url() const;
 
   // The shorty CLI pointed at this daemon's control socket.
@@ -82,6 +91,7 @@ class Daemon {
   std::string socket_;
   std::string log_path_;
   std::vector<std::string> extra_args_;
+  std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
   int port_ = 0;
 };

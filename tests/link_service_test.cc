@@ -158,7 +158,7 @@ ServiceOptions TestOptions() {
 
 // A LinkService over a fresh SqliteStore, with the fakes in reach.
 struct Fixture {
-  Fixture() {
+  explicit Fixture(size_t cache_entries = 0) {
     SqliteOptions options;
     options.path = dir.path() + "/links.db";
     Result<std::unique_ptr<SqliteStore>> opened = SqliteStore::Open(options);
@@ -166,7 +166,8 @@ struct Fixture {
     REQUIRE(opened.ok());
     store = std::move(*opened);
     service = std::make_unique<LinkService>(
-        store.get(), &ledger, &random, [this] { return now; }, TestOptions());
+        store.get(), &ledger, &random, [this] { return now; }, TestOptions(),
+        cache_entries);
   }
 
   // Creates a link that must succeed.
@@ -743,6 +744,60 @@ TEST_CASE("Resolve: redirect with extra path and query") {
   r = f.service->Resolve("s", "", "", false);
   REQUIRE(r.ok());
   CHECK(r->status == 307);  // the default at create time
+}
+
+TEST_CASE("Resolve through the cache: hits, and every write seen at once") {
+  Fixture f(/*cache_entries=*/100);
+  f.MustCreate(Input("https://one.example/", "Docs"));
+  auto location = [&](const char* slug) {
+    Result<RedirectOutcome> r = f.service->Resolve(slug, "", "", true);
+    INFO(r.status().message());
+    REQUIRE(r.ok());
+    return r->verdict == Verdict::kRedirect ? r->location
+                                            : VerdictReason(r->verdict);
+  };
+  CHECK(location("docs") == "https://one.example/");
+  CHECK(location("DOCS") == "https://one.example/");  // one entry, folded
+  CacheFigures figures = f.service->redirect_cache()->Figures();
+  CHECK(figures.misses == 1);
+  CHECK(figures.hits == 1);
+  CHECK(figures.entries == 1);
+
+  LinkPatch retarget;
+  retarget.target = "https://two.example/";
+  REQUIRE(f.service->Update("docs", retarget, "alice").ok());
+  CHECK(location("docs") == "https://two.example/");
+  REQUIRE(f.service->Update("docs", Disable(true), "alice").ok());
+  CHECK(location("docs") == std::string("disabled"));
+  REQUIRE(f.service->Update("docs", Disable(false), "alice").ok());
+  CHECK(location("docs") == "https://two.example/");
+  LinkPatch expire;
+  expire.expires_at = std::optional<UnixTime>(f.now);
+  REQUIRE(f.service->Update("docs", expire, "alice").ok());
+  CHECK(location("docs") == std::string("expired"));
+  REQUIRE(f.service->Delete("docs", "alice").ok());
+  CHECK(CodeOf(f.service->Resolve("docs", "", "", true).status()) ==
+        "not_found");
+  f.MustCreate(Input("https://three.example/", "docs"));
+  CHECK(location("docs") == "https://three.example/");
+}
+
+TEST_CASE("Resolve through the cache: a visit limit holds exactly") {
+  Fixture f(/*cache_entries=*/100);
+  LinkInput in = Input("https://limited.example/", "twice");
+  in.max_visits = 2;
+  f.MustCreate(in);
+  std::vector<Verdict> verdicts;
+  for (int i = 0; i < 4; ++i) {
+    Result<RedirectOutcome> r = f.service->Resolve("twice", "", "", true);
+    REQUIRE(r.ok());
+    verdicts.push_back(r->verdict);
+  }
+  CHECK(verdicts == std::vector<Verdict>{Verdict::kRedirect, Verdict::kRedirect,
+                                         Verdict::kUsedUp, Verdict::kUsedUp});
+  // Never kept: its count changes with every visit, in the store.
+  CHECK(f.service->redirect_cache()->Figures().hits == 0);
+  CHECK(f.service->redirect_cache()->Figures().entries == 0);
 }
 
 TEST_CASE("Resolve: a hostile extra path is InvalidArgument and not counted") {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -108,6 +109,17 @@ class TempSqliteStore : public Store {
   }
   Result<StoreInfo> Info() override { return store_->Info(); }
   Status Checkpoint() override { return store_->Checkpoint(); }
+  Result<std::vector<ImportOutcome>> ImportLinks(
+      const std::vector<ImportedLink>& links, UnixTime now,
+      const std::string& actor) override {
+    return store_->ImportLinks(links, now, actor);
+  }
+  Result<LinkPage> ListAllLinks(const std::string& cursor,
+                                int limit) override {
+    return store_->ListAllLinks(cursor, limit);
+  }
+  Result<StoreBackup> WriteBackup() override { return store_->WriteBackup(); }
+  Status Ping() override { return store_->Ping(); }
 
  private:
   TempDir dir_;  // declared first: removed after the store is closed
@@ -709,6 +721,105 @@ TEST_CASE("sqlite: one reader connection serves many threads") {
   }
   for (std::thread& thread : threads) thread.join();
   CHECK(failures == 0);
+}
+
+TEST_CASE("sqlite: Ping fails while the database file is moved away") {
+  TempDir dir;
+  const std::string path = dir.File("links.db");
+  auto store = MustOpen(path);
+  REQUIRE(store->CreateLink(NewLink("kept")).ok());
+  REQUIRE(store->Ping().ok());
+
+  REQUIRE(::rename(path.c_str(), dir.File("moved.db").c_str()) == 0);
+  Status moved = store->Ping();
+  CHECK(moved.code() == Code::kUnavailable);
+  CHECK(Contains(moved.message(), path));
+  CHECK(Contains(moved.message(), "moved or deleted"));
+  // Reads through the open file still work: only Ping notices.
+  CHECK(store->GetLink("kept").ok());
+
+  // Another file in its place is not the database that was opened.
+  {
+    std::ofstream other(path);
+    other << "not the database";
+  }
+  Status replaced = store->Ping();
+  CHECK(replaced.code() == Code::kUnavailable);
+  CHECK(Contains(replaced.message(), "no longer the file"));
+
+  REQUIRE(::rename(dir.File("moved.db").c_str(), path.c_str()) == 0);
+  Status back = store->Ping();
+  INFO(back.message());
+  CHECK(back.ok());
+}
+
+TEST_CASE("sqlite: a backup copy passes CheckBackup and opens as a store") {
+  TempDir dir;
+  const std::string db = dir.File("links.db");
+  std::string copy;
+  {
+    auto store = MustOpen(db);
+    for (int i = 0; i < 50; ++i) {
+      REQUIRE(store->CreateLink(NewLink("s" + std::to_string(i))).ok());
+    }
+    Result<StoreBackup> backup = store->WriteBackup();
+    INFO(backup.status().message());
+    REQUIRE(backup.ok());
+    CHECK(backup->links == 50);
+    // Beside the database, named after it.
+    CHECK(backup->path.rfind(db + ".backup-", 0) == 0);
+    copy = backup->path;
+    Result<SqliteStore::BackupCheck> check = SqliteStore::CheckBackup(copy);
+    INFO(check.status().message());
+    REQUIRE(check.ok());
+    CHECK(check->links == 50);
+    CHECK(check->schema_version >= 3);
+    // Self-contained: no -wal or -shm beside it, before or after the check.
+    CHECK_FALSE(std::filesystem::exists(copy + "-wal"));
+    CHECK_FALSE(std::filesystem::exists(copy + "-shm"));
+  }
+  // Restored: the copy is a database a store opens, with every link.
+  const std::string restored = dir.File("restored.db");
+  std::filesystem::copy_file(copy, restored);
+  {
+    auto store = MustOpen(restored);
+    CHECK(store->Info()->links == 50);
+    CHECK(store->GetLink("S49").ok());
+  }
+  // A copy a killed daemon left behind goes when the database next opens.
+  REQUIRE(std::filesystem::exists(copy));
+  { auto store = MustOpen(db); }
+  CHECK_FALSE(std::filesystem::exists(copy));
+}
+
+TEST_CASE("sqlite: CheckBackup refuses what is not a whole shorty backup") {
+  TempDir dir;
+  const std::string empty = dir.File("empty.db");
+  { std::ofstream(empty).flush(); }
+  Result<SqliteStore::BackupCheck> check = SqliteStore::CheckBackup(empty);
+  REQUIRE_FALSE(check.ok());
+  CHECK(check.status().code() == Code::kCorruption);
+
+  const std::string text = dir.File("text.db");
+  { std::ofstream(text) << "not a database at all, just some text here\n"; }
+  check = SqliteStore::CheckBackup(text);
+  REQUIRE_FALSE(check.ok());
+  CHECK(check.status().code() == Code::kCorruption);
+
+  const std::string other = dir.File("other.db");
+  {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(other.c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw, "CREATE TABLE t (x)", nullptr, nullptr,
+                         nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  check = SqliteStore::CheckBackup(other);
+  REQUIRE_FALSE(check.ok());
+  CHECK(check.status().message().find("not shorty's") != std::string::npos);
+
+  CHECK(SqliteStore::CheckBackup(dir.File("missing.db")).status().code() ==
+        Code::kIOError);
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -14,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "shared/history.h"
 #include "shared/link.h"
 #include "shared/status.h"
 #include "shared/store.h"
@@ -1494,6 +1498,257 @@ TEST_CASE("store: concurrent creates with one key make exactly one link") {
   CHECK(replayed == kThreads - 1);
   CHECK(failed == 0);
   CHECK(store->Info()->links == 1);
+}
+
+TEST_CASE("store: Ping answers OK while the store serves, from many threads") {
+  auto store = Make();
+  Status fresh = store->Ping();
+  INFO(fresh.message());
+  CHECK(fresh.ok());
+  MustCreate(*store, NewLink("pinged"));
+  REQUIRE(store->AddVisits({{"pinged", 3}}).ok());
+  CHECK(store->Ping().ok());
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 50; ++i) {
+        if (!store->Ping().ok()) ++failures;
+        if (!store->GetLink("pinged").ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  CHECK(failures == 0);
+  // Ping only reads.
+  CHECK(MustGet(*store, "pinged").visits == 3);
+  CHECK(store->Info()->links == 1);
+}
+
+// --- Import, export pages and backups -----------------------------------
+
+ImportedLink Imported(const std::string& slug, const std::string& target) {
+  ImportedLink imported;
+  imported.link = NewLink(slug, kNow - 1000);
+  imported.link.target = target;
+  imported.link.created_by = "source-owner";
+  return imported;
+}
+
+std::vector<ImportOutcome> MustImport(Store& store,
+                                      const std::vector<ImportedLink>& links,
+                                      const std::string& actor = "importer") {
+  Result<std::vector<ImportOutcome>> outcomes =
+      store.ImportLinks(links, kNow, actor);
+  INFO(outcomes.status().message());
+  REQUIRE(outcomes.ok());
+  REQUIRE(outcomes->size() == links.size());
+  return *outcomes;
+}
+
+TEST_CASE("store: ImportLinks keeps every field, the source history and "
+          "records the import") {
+  auto store = Make();
+  ImportedLink full = Imported("Full", "https://example.com/full");
+  Link& link = full.link;
+  link.title = "t\"i\\t/l\u00e9 \u2014 \U0001F600 \x7f";
+  link.note = "note\nwith\ttabs\r and \x01 \x1f";
+  link.tags = {"z", "a", "z"};
+  link.status = 308;
+  link.created_at = kNow - 5000;
+  link.updated_at = kNow - 4000;
+  link.expires_at = kNow - 10;  // already expired: imported as it is
+  link.max_visits = 50;
+  link.visits = 49;
+  link.disabled = true;
+  link.password_hash = kSomeHash;
+  HistoryEntry made;
+  made.at = kNow - 5000;
+  made.actor = "ada";
+  made.action = "create";
+  made.changes = R"({"target":[null,"https://example.com/full"]})";
+  HistoryEntry edited = made;
+  edited.at = kNow - 4000;
+  edited.actor = "bob";
+  edited.action = "edit";
+  edited.changes = R"({"title":["","title"]})";
+  full.history = {made, edited};
+
+  CHECK(MustImport(*store, {full}) ==
+        std::vector<ImportOutcome>{ImportOutcome::kImported});
+  Link expected = link;
+  expected.tags = {"a", "z"};
+  CheckSameLink(MustGet(*store, "full"), expected);
+
+  std::vector<HistoryEntry> history = History(*store, "FULL");
+  REQUIRE(history.size() == 3);
+  CHECK(Actions(history) ==
+        std::vector<std::string>{"create", "edit", "import"});
+  CHECK(history[0].actor == "ada");
+  CHECK(history[0].at == kNow - 5000);
+  CHECK(history[0].changes == made.changes);
+  CHECK(history[1].actor == "bob");
+  CHECK(history[2].actor == "importer");
+  CHECK(history[2].at == kNow);
+  CHECK(history[2].slug == "Full");
+  using nlohmann::json;
+  // The changes of a create, to the byte.
+  CHECK(history[2].changes == LinkChanges(std::nullopt, expected));
+  json changes = Changes(history[2]);
+  CHECK(changes["target"] ==
+        json::array({nullptr, "https://example.com/full"}));
+  CHECK(changes["tags"] == json::array({nullptr, {"a", "z"}}));
+  CHECK(changes["password"] == json::array({nullptr, "set"}));
+  // The stored link is served like any other.
+  CHECK(store->Info()->links == 1);
+}
+
+TEST_CASE("store: ImportLinks: present, taken, and earlier links of the "
+          "batch; a second import adds nothing") {
+  auto store = Make();
+  MustCreate(*store, NewLink("old"));  // target https://example.com/old
+  const std::vector<ImportedLink> batch = {
+      Imported("old", "https://example.com/old"),    // same target
+      Imported("OLD", "https://example.com/old"),    // folded: same link
+      Imported("Old", "https://example.com/other"),  // another target
+      Imported("new", "https://example.com/new"),
+      Imported("NEW", "https://example.com/new"),    // the batch's own
+      Imported("New", "https://example.com/else"),
+      Imported("more", "https://example.com/more"),
+  };
+  using O = ImportOutcome;
+  CHECK(MustImport(*store, batch) ==
+        std::vector<O>{O::kAlreadyPresent, O::kAlreadyPresent, O::kSlugTaken,
+                       O::kImported, O::kAlreadyPresent, O::kSlugTaken,
+                       O::kImported});
+  CHECK(store->Info()->links == 3);
+  CHECK(MustGet(*store, "new").slug == "new");
+  CHECK(MustGet(*store, "new").created_by == "source-owner");
+  CHECK(MustGet(*store, "old").created_by == "tester");  // never overwritten
+  CHECK(History(*store, "old").size() == 1);
+  const Link plain = MustGet(*store, "new");
+  CHECK(History(*store, "new").back().changes ==
+        LinkChanges(std::nullopt, plain));
+
+  CHECK(MustImport(*store, batch) ==
+        std::vector<O>{O::kAlreadyPresent, O::kAlreadyPresent, O::kSlugTaken,
+                       O::kAlreadyPresent, O::kAlreadyPresent, O::kSlugTaken,
+                       O::kAlreadyPresent});
+  CHECK(store->Info()->links == 3);
+  CHECK(History(*store, "new").size() == 1);  // one import, not two
+  CHECK(MustImport(*store, {}).empty());
+}
+
+TEST_CASE("store: ImportLinks: a refused batch stores nothing") {
+  auto store = Make();
+  std::vector<ImportedLink> batch = {Imported("fine", "https://e.com/"),
+                                     Imported("", "https://e.com/")};
+  Result<std::vector<ImportOutcome>> outcomes =
+      store->ImportLinks(batch, kNow, "importer");
+  REQUIRE_FALSE(outcomes.ok());
+  CHECK(outcomes.status().code() == Code::kInvalidArgument);
+  CHECK(store->GetLink("fine").status().code() == Code::kNotFound);
+  CHECK(store->Info()->links == 0);
+  CHECK(History(*store, "fine").empty());
+}
+
+TEST_CASE("store: ImportLinks in case-sensitive mode keeps case apart") {
+  auto store = Make(/*case_sensitive=*/true);
+  using O = ImportOutcome;
+  CHECK(MustImport(*store, {Imported("a", "https://e.com/1"),
+                            Imported("A", "https://e.com/2")}) ==
+        std::vector<O>{O::kImported, O::kImported});
+  CHECK(MustGet(*store, "A").target == "https://e.com/2");
+}
+
+std::vector<std::string> AllLinkPages(Store& store, int limit) {
+  const int clamped = std::clamp(limit, 1, 1000);
+  std::vector<std::string> slugs;
+  std::string cursor;
+  for (int pages = 0;; ++pages) {
+    REQUIRE(pages < 1000);
+    Result<LinkPage> page = store.ListAllLinks(cursor, limit);
+    INFO(page.status().message());
+    REQUIRE(page.ok());
+    CHECK(static_cast<int>(page->links.size()) <= clamped);
+    for (const std::string& slug : Slugs(*page)) slugs.push_back(slug);
+    if (page->next_cursor.empty()) break;
+    CHECK(static_cast<int>(page->links.size()) == clamped);
+    cursor = page->next_cursor;
+  }
+  return slugs;
+}
+
+TEST_CASE("store: ListAllLinks visits every link once, by folded slug") {
+  auto store = Make();
+  // Created in another order than their slugs'; some inactive.
+  const std::vector<std::string> made = {"m", "B", "a-1", "Z9", "c_", "a",
+                                         "9", "zz", "A0"};
+  UnixTime t = kNow;
+  for (const std::string& slug : made) {
+    Link link = NewLink(slug, t--);
+    if (slug == "Z9") link.disabled = true;
+    if (slug == "c_") link.expires_at = kNow - 100;
+    MustCreate(*store, link);
+  }
+  const std::vector<std::string> want = {"9", "a", "a-1", "A0", "B",
+                                         "c_", "m", "Z9", "zz"};
+  for (int limit : {1, 2, 4, 9, 1000, 5000, 0}) {
+    CAPTURE(limit);
+    CHECK(AllLinkPages(*store, limit) == want);
+  }
+  Result<LinkPage> page = store->ListAllLinks("", 3);
+  REQUIRE(page.ok());
+  CHECK(page->links[0].target == "https://example.com/9");
+  CHECK_FALSE(page->next_cursor.empty());
+  for (const std::string& bad :
+       {std::string("-x"), std::string("A"), std::string("a b"),
+        std::string(65, 'a'), std::string("a\0", 2)}) {
+    CAPTURE(bad);
+    Result<LinkPage> refused = store->ListAllLinks(bad, 10);
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().code() == Code::kInvalidArgument);
+  }
+  Result<LinkPage> empty = Make()->ListAllLinks("", 10);
+  REQUIRE(empty.ok());
+  CHECK(empty->links.empty());
+  CHECK(empty->next_cursor.empty());
+}
+
+TEST_CASE("store: WriteBackup copies one moment while creates go on") {
+  auto store = Make();
+  for (int i = 0; i < 200; ++i) {
+    MustCreate(*store, NewLink("pre" + std::to_string(i)));
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> created{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      if (store->CreateLink(NewLink("during" + std::to_string(i))).ok()) {
+        ++created;
+      }
+    }
+  });
+  const int64_t before = 200 + created;
+  Result<StoreBackup> backup = store->WriteBackup();
+  const int64_t after = 200 + created;
+  stop = true;
+  writer.join();
+  INFO(backup.status().message());
+  REQUIRE(backup.ok());
+  CHECK(backup->links >= before);
+  CHECK(backup->links <= after + 1);
+  CHECK(backup->bytes > 0);
+  struct stat st {};
+  REQUIRE(::stat(backup->path.c_str(), &st) == 0);
+  CHECK(st.st_size == backup->bytes);
+  // A second backup is another file; the caller removes each.
+  Result<StoreBackup> second = store->WriteBackup();
+  REQUIRE(second.ok());
+  CHECK(second->path != backup->path);
+  CHECK(second->links == store->Info()->links);
+  CHECK(::unlink(backup->path.c_str()) == 0);
+  CHECK(::unlink(second->path.c_str()) == 0);
 }
 
 }  // namespace
