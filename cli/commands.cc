@@ -622,6 +622,77 @@ int History(Client& client, const Globals& g, const std::string& slug) {
   return kExitOk;
 }
 
+struct StatsOptions {
+  std::string slug;
+  std::string since;
+  std::string by = "day";
+  bool bots = false;
+};
+
+// "2026-12-04T13:00:00Z" as a chart label: the day, or the day and hour.
+std::string SeriesLabel(const std::string& start, bool by_hour) {
+  if (start.size() < 16) return start;
+  return by_hour ? start.substr(0, 10) + " " + start.substr(11, 5)
+                 : start.substr(0, 10);
+}
+
+// A list of {"<key>": ..., "visits": n} from a stats reply.
+std::vector<std::pair<std::string, int64_t>> StatsCounts(const json& j,
+                                                         const char* list,
+                                                         const char* key) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  if (!j.contains(list) || !j[list].is_array()) return out;
+  for (const json& e : j[list]) {
+    if (!e.is_object() || !e.contains("visits") ||
+        !e["visits"].is_number_integer()) {
+      continue;
+    }
+    out.emplace_back(Str(e, key), e["visits"].get<int64_t>());
+  }
+  return out;
+}
+
+int Stats(Client& client, const Globals& g, const StatsOptions& o) {
+  std::string path = "/-/api/v1/links/" + PercentEncode(o.slug) +
+                     "/stats?by=" + o.by;
+  if (!o.since.empty()) path += "&since=" + PercentEncode(o.since);
+  if (o.bots) path += "&bots=1";
+  Result<json> stats = Request(client, "GET", path);
+  if (!stats.ok()) return Fail(stats.status());
+  if (g.json) {
+    std::cout << stats->dump() << "\n";
+    return kExitOk;
+  }
+  const Terminal term = DetectTerminal();
+  const bool by_hour = Str(*stats, "by") == "hour";
+  std::cout << "Visits to " << Printable(Str(*stats, "slug")) << " from "
+            << SeriesLabel(Str(*stats, "since"), by_hour) << " to "
+            << SeriesLabel(Str(*stats, "until"), by_hour) << " (UTC, by "
+            << (by_hour ? "hour" : "day") << ")\n";
+  const bool bots_in = stats->value("bots_included", false);
+  std::cout << "total  " << Str(*stats, "total") << "\n";
+  std::cout << "bots   " << Str(*stats, "bots")
+            << (bots_in ? " (in the total)\n"
+                        : " (not in the figures; --bots counts them in)\n");
+  std::vector<std::pair<std::string, int64_t>> series =
+      StatsCounts(*stats, "series", "start");
+  for (auto& [label, n] : series) label = SeriesLabel(label, by_hour);
+  std::cout << "\n" << RenderBars(series, term);
+  const std::pair<const char*, const char*> tops[] = {{"referrers", "REFERRER"},
+                                                      {"browsers", "BROWSER"},
+                                                      {"oses", "OS"},
+                                                      {"devices", "DEVICE"}};
+  for (const auto& [list, title] : tops) {
+    std::vector<std::vector<Cell>> rows;
+    for (const auto& [value, n] : StatsCounts(*stats, list, "value")) {
+      rows.push_back({{value}, {std::to_string(n)}});
+    }
+    if (rows.empty()) continue;
+    std::cout << "\n" << RenderTable({title, "VISITS"}, rows, term, 0);
+  }
+  return kExitOk;
+}
+
 struct QrOptions {
   std::string slug;
   std::string png;
@@ -780,6 +851,20 @@ int RunShorty(int argc, char** argv) {
       app.add_subcommand("history", "every change to a link: who, when, what");
   history_cmd->add_option("slug", history_slug, "the link's slug")->required();
 
+  StatsOptions stats;
+  CLI::App* stats_cmd = app.add_subcommand(
+      "stats",
+      "a link's visits over time, top referrers, browsers, systems and "
+      "devices; bots apart");
+  stats_cmd->add_option("slug", stats.slug, "the link's slug")->required();
+  stats_cmd->add_option("--since", stats.since,
+                        "from when: 7d (the default), 36h, 2026-12-01 or "
+                        "RFC 3339");
+  stats_cmd->add_option("--by", stats.by, "one bar a day (default) or an hour")
+      ->check(CLI::IsMember({"day", "hour"}));
+  stats_cmd->add_flag("--bots", stats.bots,
+                      "count crawlers, link previewers and tools in");
+
   BackupOptions backup;
   CLI::App* backup_cmd = app.add_subcommand(
       "backup",
@@ -883,6 +968,7 @@ int RunShorty(int argc, char** argv) {
   if (status_cmd->parsed()) return StatusCommand(c, g);
   if (history_cmd->parsed()) return History(c, g, history_slug);
   if (qr_cmd->parsed()) return Qr(c, g, qr);
+  if (stats_cmd->parsed()) return Stats(c, g, stats);
   if (backup_cmd->parsed()) return RunBackup(c, g.json, backup);
   if (export_cmd->parsed()) return RunExport(c, g.json, export_options);
   if (import_cmd->parsed()) return RunImport(c, g.json, import_options);

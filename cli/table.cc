@@ -80,6 +80,55 @@ std::string Printable(const std::string& text) {
   return out;
 }
 
+std::string RenderBars(const std::vector<std::pair<std::string, int64_t>>& rows,
+                       const Terminal& term) {
+  size_t label_width = 0;
+  size_t number_width = 1;
+  int64_t most = 0;
+  for (const auto& [label, n] : rows) {
+    label_width = std::max(label_width, DisplayWidth(Printable(label)));
+    number_width = std::max(number_width, std::to_string(n).size());
+    most = std::max(most, n);
+  }
+  // label, two spaces, the bar, two spaces, the number
+  size_t room = 40;
+  if (term.width > 0) {
+    const size_t used = label_width + 4 + number_width;
+    room = term.width > used + 10 ? std::min<size_t>(term.width - used, 100) : 10;
+  }
+  // U+2581.. are lower blocks; U+2589..U+258F are left blocks, 7/8 to 1/8.
+  static const char* const kEighths[] = {"",
+                                         "\xE2\x96\x8F",
+                                         "\xE2\x96\x8E",
+                                         "\xE2\x96\x8D",
+                                         "\xE2\x96\x8C",
+                                         "\xE2\x96\x8B",
+                                         "\xE2\x96\x8A",
+                                         "\xE2\x96\x89"};
+  std::string out;
+  for (const auto& [label, n] : rows) {
+    const std::string shown = Printable(label);
+    out += shown;
+    out.append(label_width - DisplayWidth(shown) + 2, ' ');
+    size_t eighths = 0;
+    if (most > 0 && n > 0) {
+      eighths = static_cast<size_t>(
+          static_cast<long double>(n) * static_cast<long double>(room * 8) /
+          static_cast<long double>(most));
+      eighths = std::max<size_t>(eighths, 1);
+    }
+    for (size_t i = 0; i < eighths / 8; ++i) out += "\xE2\x96\x88";  // █
+    out += kEighths[eighths % 8];
+    const size_t bar_cells = eighths / 8 + (eighths % 8 ? 1 : 0);
+    out.append(room - bar_cells + 2, ' ');
+    const std::string number = std::to_string(n);
+    out.append(number_width - number.size(), ' ');
+    out += number;
+    out += '\n';
+  }
+  return out;
+}
+
 std::string RenderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<Cell>>& rows,
                         const Terminal& term, int flexible) {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace shorty {
@@ -31,6 +33,13 @@ struct Cell {
 std::string RenderTable(const std::vector<std::string>& header,
                         const std::vector<std::vector<Cell>>& rows,
                         const Terminal& term, int flexible = -1);
+
+// A horizontal bar chart, one line a row: "label  ████▌  12". The longest
+// bar is as wide as the terminal leaves room for (40 columns when it is not
+// a terminal); a row with any visits has a bar of at least one eighth cell;
+// bars use eighth blocks. Labels are printed as Printable.
+std::string RenderBars(const std::vector<std::pair<std::string, int64_t>>& rows,
+                       const Terminal& term);
 
 // Replaces control characters and escape sequences with '?'.
 std::string Printable(const std::string& text);

@@ -23,6 +23,7 @@
 #include "shared/qr.h"
 #include "shared/slug.h"
 #include "shared/timeparse.h"
+#include "shared/visit.h"
 
 namespace shorty {
 namespace {
@@ -181,8 +182,10 @@ class Routes {
       Preview(slug, res);
       return;
     }
+    const bool count = req.method == "GET";
     Result<RedirectOutcome> outcome =
-        service_->Resolve(slug, extra, query, /*count=*/req.method == "GET");
+        service_->Resolve(slug, extra, query, count,
+                          count ? TraitsOf(req) : VisitTraits{});
     if (!SendOutcome(outcome, res)) return;
     if (outcome->locked) {
       // What followed the slug goes along with the form, to be checked
@@ -237,7 +240,8 @@ class Routes {
       return;
     }
     Result<RedirectOutcome> outcome =
-        service_->Unlock(slug, extra, query, req.get_param_value("password"));
+        service_->Unlock(slug, extra, query, req.get_param_value("password"),
+                         TraitsOf(req));
     if (!outcome.ok() && outcome.status().code() == Code::kUnauthorized) {
       CountResult(RedirectResult::kWrongPassword);
       SendPage(res, 401,
@@ -253,6 +257,16 @@ class Routes {
                      : outcome->status;
     CountResult(RedirectResult::kUnlocked);
     SendRedirect(*outcome, status, res, /*no_store=*/true);
+  }
+
+  // What is kept of the visitor making `req`: classes read off its
+  // User-Agent and the Referer's host, never the headers themselves.
+  static VisitTraits TraitsOf(const Request& req) {
+    auto header = [&req](const char* name) -> std::string_view {
+      auto it = req.headers.find(name);
+      return it == req.headers.end() ? std::string_view() : it->second;
+    };
+    return ClassifyVisit(header("User-Agent"), header("Referer"));
   }
 
   // Sends the page for an outcome that is an error or not a redirect, and
@@ -522,6 +536,20 @@ class Routes {
     if (!history.ok()) return Fail(res, "history", history.status());
     if (!link.ok() && history->empty()) return SendError(res, link.status());
     SendJson(res, 200, {{"slug", slug}, {"history", HistoryJson(*history)}});
+  }
+
+  // GET /-/api/v1/links/{slug}/stats[?since=7d&by=day|hour&bots=1]
+  void LinkStatsJson(const Request& req, Response& res) {
+    if (!Authorize(req, res, Scope::kRead)) return;
+    Result<StatsQuery> query = ParseStatsQuery(
+        req.get_param_value("since"), req.get_param_value("by"),
+        req.get_param_value("bots"), service_->Now());
+    if (!query.ok()) return SendError(res, query.status());
+    Result<Link> link = service_->Get(req.matches[1].str());
+    if (!link.ok()) return Fail(res, "stats", link.status());
+    Result<LinkStats> stats = service_->Stats(link->slug, *query);
+    if (!stats.ok()) return Fail(res, "stats", stats.status());
+    SendJson(res, 200, StatsToJson(link->slug, *stats));
   }
 
   void LinkQr(const Request& req, Response& res) {
@@ -942,6 +970,9 @@ void InstallRoutes(Listener* listener, LinkService* service,
 
   listener->Get(one + "/history", [routes](const Request& q, Response& r) {
     routes->LinkHistory(q, r);
+  });
+  listener->Get(one + "/stats", [routes](const Request& q, Response& r) {
+    routes->LinkStatsJson(q, r);
   });
   listener->Get(one + "/qr", [routes](const Request& q, Response& r) {
     routes->LinkQr(q, r);

@@ -172,7 +172,8 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config,
   d->store_probe_ = std::make_unique<StoreProbe>(d->store_.get(), 1000);
 
   d->visits_ = std::make_unique<VisitCounter>(
-      d->store_.get(), std::chrono::milliseconds(config.flush_interval_ms));
+      d->store_.get(), std::chrono::milliseconds(config.flush_interval_ms),
+      std::chrono::seconds(config.visit_retention_s));
   d->visits_->set_metrics(&d->metrics_->visits);
   VisitCounter* visits = d->visits_.get();
   registry->AddGaugeFunc(
@@ -322,11 +323,12 @@ Status Daemon::Reload(const DaemonConfig& config) {
       config.synchronous != config_.synchronous ||
       config.case_sensitive != config_.case_sensitive ||
       config.flush_interval_ms != config_.flush_interval_ms ||
+      config.visit_retention_s != config_.visit_retention_s ||
       config.cache_entries != config_.cache_entries) {
     Log(Priority::kWarning,
         "reload: server.listen, server.socket, "
         "server.threads, storage.* , links.case_sensitive, "
-        "visits.flush_interval and cache.entries take effect at "
+        "visits.* and cache.entries take effect at "
         "the next restart");
   }
   Status opened = access_log_->Open(config.access_log);
@@ -344,6 +346,7 @@ Status Daemon::Reload(const DaemonConfig& config) {
   config_.synchronous = kept.synchronous;
   config_.case_sensitive = kept.case_sensitive;
   config_.flush_interval_ms = kept.flush_interval_ms;
+  config_.visit_retention_s = kept.visit_retention_s;
   config_.cache_entries = kept.cache_entries;
   return Status::Ok();
 }

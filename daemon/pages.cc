@@ -1,5 +1,8 @@
 #include "daemon/pages.h"
 
+#include <algorithm>
+#include <cstdio>
+
 #include "shared/timeparse.h"
 
 namespace shorty {
@@ -123,6 +126,59 @@ std::string PasswordPage(std::string_view slug, std::string_view rest,
           "name=\"password\" autocomplete=\"off\" required autofocus>"
           "</label></p><p><button>Continue</button></p></form>";
   return Page("Password required", body);
+}
+
+std::string StatsSvg(const LinkStats& stats) {
+  constexpr int kWidth = 600;
+  constexpr int kTop = 16;      // room for the busiest count
+  constexpr int kChart = 120;   // bar area height
+  constexpr int kBottom = 18;   // room for the dates
+  const size_t n = std::max<size_t>(stats.series.size(), 1);
+  int64_t most = 0;
+  for (const StatsCount& c : stats.series) most = std::max(most, c.visits);
+  auto label = [&](const std::string& start) {
+    if (start.size() < 16) return start;
+    return stats.by_hour ? start.substr(0, 10) + " " + start.substr(11, 5)
+                         : start.substr(0, 10);
+  };
+  const double step = static_cast<double>(kWidth) / static_cast<double>(n);
+  const double bar = step > 3 ? step * 0.8 : step;
+  auto num = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.2f", v);
+    return std::string(buf);
+  };
+  std::string first = stats.series.empty() ? "" : label(stats.series.front().value);
+  std::string last = stats.series.empty() ? "" : label(stats.series.back().value);
+  std::string svg =
+      "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "viewBox=\"0 0 " + std::to_string(kWidth) + " " +
+      std::to_string(kTop + kChart + kBottom) +
+      "\" role=\"img\" aria-label=\"Visits " +
+      (stats.by_hour ? "an hour" : "a day") + " from " + HtmlEscape(first) +
+      " to " + HtmlEscape(last) + "\" font-family=\"sans-serif\" "
+      "font-size=\"11\"><text x=\"0\" y=\"11\" fill=\"#555\">" +
+      std::to_string(most) + (most == 1 ? " visit" : " visits") + "</text>";
+  svg += "<line x1=\"0\" y1=\"" + std::to_string(kTop + kChart) +
+         "\" x2=\"" + std::to_string(kWidth) + "\" y2=\"" +
+         std::to_string(kTop + kChart) + "\" stroke=\"#999\"/>";
+  for (size_t i = 0; i < stats.series.size(); ++i) {
+    const StatsCount& c = stats.series[i];
+    const double h = most > 0 ? static_cast<double>(c.visits) * kChart /
+                                    static_cast<double>(most)
+                              : 0;
+    svg += "<rect x=\"" + num(static_cast<double>(i) * step) + "\" y=\"" +
+           num(kTop + kChart - h) + "\" width=\"" + num(bar) +
+           "\" height=\"" + num(h) + "\" fill=\"#1f3a5f\"><title>" +
+           HtmlEscape(label(c.value)) + ": " + std::to_string(c.visits) +
+           (c.visits == 1 ? " visit" : " visits") + "</title></rect>";
+  }
+  const std::string y = std::to_string(kTop + kChart + kBottom - 4);
+  svg += "<text x=\"0\" y=\"" + y + "\" fill=\"#555\">" +
+         HtmlEscape(first) + "</text><text x=\"" + std::to_string(kWidth) +
+         "\" y=\"" + y + "\" fill=\"#555\" text-anchor=\"end\">" +
+         HtmlEscape(last) + "</text></svg>";
+  return svg;
 }
 
 }  // namespace shorty

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "shared/link.h"
+#include "shared/visit.h"
 
 namespace shorty {
 
@@ -34,6 +35,12 @@ std::string PasswordPage(std::string_view slug, std::string_view rest,
 
 // A page for a request the server refuses (400), with a message.
 std::string ErrorPage(int status, std::string_view message);
+
+// A bar chart of `stats.series` as inline SVG: one bar a day (or hour), each
+// with a <title> ("2026-12-04: 12 visits") for a pointer resting on it, the
+// busiest count at the top and the first and last dates below. No script,
+// no style sheet: it needs nothing a strict Content-Security-Policy blocks.
+std::string StatsSvg(const LinkStats& stats);
 
 // Content-Security-Policy for these pages: no scripts, no framing.
 extern const char kPageSecurityPolicy[];

@@ -45,6 +45,10 @@ const char* StoreOperationName(StoreOperation operation) {
       return "add_visits";
     case StoreOperation::kConsumeLimitedVisit:
       return "consume_limited_visit";
+    case StoreOperation::kLinkVisits:
+      return "link_visits";
+    case StoreOperation::kRollUpVisits:
+      return "roll_up_visits";
     case StoreOperation::kInfo:
       return "info";
     case StoreOperation::kImportLinks:
@@ -173,6 +177,17 @@ Status TimedStore::AddVisits(const std::vector<VisitCount>& counts) {
 Result<bool> TimedStore::ConsumeLimitedVisit(std::string_view slug) {
   return Timed(StoreOperation::kConsumeLimitedVisit,
                [&] { return inner_->ConsumeLimitedVisit(slug); });
+}
+
+Result<std::vector<VisitBucket>> TimedStore::LinkVisits(std::string_view slug,
+                                                        UnixTime since) {
+  return Timed(StoreOperation::kLinkVisits,
+               [&] { return inner_->LinkVisits(slug, since); });
+}
+
+Result<int64_t> TimedStore::RollUpVisits(UnixTime before) {
+  return Timed(StoreOperation::kRollUpVisits,
+               [&] { return inner_->RollUpVisits(before); });
 }
 
 Result<StoreInfo> TimedStore::Info() {

@@ -35,6 +35,8 @@ enum class StoreOperation {
   kListLinks,
   kAddVisits,
   kConsumeLimitedVisit,
+  kLinkVisits,
+  kRollUpVisits,
   kInfo,
   kImportLinks,
   kListAllLinks,
@@ -42,7 +44,7 @@ enum class StoreOperation {
   kCheckpoint,
   kPing,
 };
-constexpr size_t kStoreOperations = 20;
+constexpr size_t kStoreOperations = 22;
 
 // The label value of an operation ("get_link", "add_visits", ...).
 const char* StoreOperationName(StoreOperation operation);
@@ -78,6 +80,9 @@ class TimedStore : public Store {
   Result<LinkPage> ListLinks(const ListQuery& query) override;
   Status AddVisits(const std::vector<VisitCount>& counts) override;
   Result<bool> ConsumeLimitedVisit(std::string_view slug) override;
+  Result<std::vector<VisitBucket>> LinkVisits(std::string_view slug,
+                                              UnixTime since) override;
+  Result<int64_t> RollUpVisits(UnixTime before) override;
   Result<StoreInfo> Info() override;
   Result<std::vector<ImportOutcome>> ImportLinks(
       const std::vector<ImportedLink>& links, UnixTime now,

@@ -660,6 +660,8 @@ class Web {
       body += "</div>";
     }
 
+    body += VisitsSection(l.slug);
+
     body += "<h2>History</h2>";
     Result<std::vector<HistoryEntry>> history = service_->History(l.slug, 100);
     if (history.ok()) {
@@ -675,6 +677,40 @@ class Web {
       body += "</tbody></table>";
     }
     Send(res, status, l.title.empty() ? l.slug : l.title, s, body);
+  }
+
+  // The last 30 days' visits: a chart, then the top referrers, browsers,
+  // systems and devices side by side. Bots are left out, and said so.
+  std::string VisitsSection(const std::string& slug) {
+    StatsQuery query;
+    query.since = service_->Now() - 29 * kDay;
+    Result<LinkStats> stats = service_->Stats(slug, query);
+    std::string out = "<h2>Visits, last 30 days</h2>";
+    if (!stats.ok()) {
+      return out + "<p class=\"error\">" +
+             HtmlEscape(stats.status().message()) + "</p>";
+    }
+    out += "<p>" + std::to_string(stats->total) + " visits; " +
+           std::to_string(stats->bots) +
+           " more by bots (crawlers, link previews, tools), not shown.</p>";
+    out += "<div class=\"chart\">" + StatsSvg(*stats) + "</div>";
+    const std::pair<const char*, const std::vector<StatsCount>*> tops[] = {
+        {"Referrer", &stats->referrers},
+        {"Browser", &stats->browsers},
+        {"System", &stats->oses},
+        {"Device", &stats->devices}};
+    out += "<div class=\"tops\">";
+    for (const auto& [title, list] : tops) {
+      if (list->empty()) continue;
+      out += "<table><thead><tr><th>" + std::string(title) +
+             "</th><th>Visits</th></tr></thead><tbody>";
+      for (const StatsCount& c : *list) {
+        out += "<tr><td>" + HtmlEscape(c.value) + "</td><td>" +
+               std::to_string(c.visits) + "</td></tr>";
+      }
+      out += "</tbody></table>";
+    }
+    return out + "</div>";
   }
 
   static std::string ActionButton(const Session& s, const std::string& action,
@@ -756,7 +792,9 @@ class Web {
         "0 0 1rem}input,select,button{font:inherit;padding:.3rem}"
         ".actions{display:flex;gap:.5rem;margin:1rem 0}.card{display:flex;"
         "gap:1.5rem;flex-wrap:wrap}.qr svg{width:10rem;height:10rem}"
-        "dt{font-weight:600}dd{margin:0 0 .4rem}</style></head><body><header>"
+        "dt{font-weight:600}dd{margin:0 0 .4rem}.chart svg{width:100%;"
+        "max-width:40rem;height:auto}.tops{display:grid;gap:1rem;"
+        "grid-template-columns:repeat(auto-fit,minmax(12rem,1fr))}</style></head><body><header>"
         "<strong>shorty</strong>";
     if (s) {
       html += "<a href=\"/-/\">Links</a>";

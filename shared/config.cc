@@ -8,6 +8,8 @@
 // The only file that includes toml++ (STYLE.md: one header per dependency).
 #include <toml++/toml.h>
 
+#include "shared/timeparse.h"
+
 namespace shorty {
 namespace {
 
@@ -366,6 +368,12 @@ Status CheckFlushInterval(int64_t milliseconds) {
                                  std::to_string(milliseconds) + "ms");
 }
 
+Status CheckRetention(int64_t seconds) {
+  if (seconds >= 86400 && seconds <= 3650 * 86400) return Status::Ok();
+  return Status::InvalidArgument("must be 1d..3650d, not " +
+                                 std::to_string(seconds) + "s");
+}
+
 Status CheckToken(std::string_view token) {
   for (char c : token) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
@@ -498,6 +506,14 @@ const Setting<DaemonConfig> kDaemonSettings[] = {
        Result<int64_t> ms = ParseMilliseconds(v.text);
        if (!ms.ok()) return ms.status();
        return CheckAndStore(*ms, CheckFlushInterval, &c->flush_interval_ms);
+     }},
+    {"visits.retention", Kind::kString, "\"90d\"",
+     "how long visits are kept by the hour before they are kept by the day, "
+     "1d..3650d",
+     [](const Value& v, DaemonConfig* c) {
+       Result<int64_t> seconds = ParseDuration(v.text);
+       if (!seconds.ok()) return seconds.status();
+       return CheckAndStore(*seconds, CheckRetention, &c->visit_retention_s);
      }},
     {"cache.entries", Kind::kInteger, "10000",
      "links the redirect cache holds, 0..10000000; 0 = no cache",
@@ -939,6 +955,7 @@ Status ValidateDaemonConfig(const DaemonConfig& config) {
       {"links.slug_length", CheckRange(config.slug_length, 4, 32)},
       {"links.schemes", CheckSchemes(config.schemes)},
       {"visits.flush_interval", CheckFlushInterval(config.flush_interval_ms)},
+      {"visits.retention", CheckRetention(config.visit_retention_s)},
       {"cache.entries", CheckRange(config.cache_entries, 0, 10000000)},
   };
   for (const auto& [key, status] : checks) {

@@ -47,6 +47,8 @@ struct DaemonConfig {
   std::string blocklist_file;
   // [visits]
   int64_t flush_interval_ms = 1000;  // 10..60000; TOML/env: "1s", "250ms"
+  // Hourly visit buckets older than this are rolled up into days; 1d..10y.
+  int64_t visit_retention_s = 90 * 86400;  // TOML/env: "90d"
   // [cache] links kept in memory for redirects; 0 = none. A link costs
   // about 200 bytes plus its target.
   int64_t cache_entries = 10000;

@@ -376,4 +376,26 @@ Status StatusFromErrorBody(int http_status, std::string_view body) {
   }
 }
 
+nlohmann::json StatsToJson(const std::string& slug, const LinkStats& stats) {
+  auto counts = [](const std::vector<StatsCount>& list, const char* key) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const StatsCount& c : list) {
+      out.push_back({{key, c.value}, {"visits", c.visits}});
+    }
+    return out;
+  };
+  return {{"slug", slug},
+          {"since", FormatTime(stats.since)},
+          {"until", FormatTime(stats.until)},
+          {"by", stats.by_hour ? "hour" : "day"},
+          {"bots_included", stats.bots_included},
+          {"total", stats.total},
+          {"bots", stats.bots},
+          {"series", counts(stats.series, "start")},
+          {"referrers", counts(stats.referrers, "value")},
+          {"browsers", counts(stats.browsers, "value")},
+          {"oses", counts(stats.oses, "value")},
+          {"devices", counts(stats.devices, "value")}};
+}
+
 }  // namespace shorty

@@ -43,6 +43,11 @@ Result<LinkEdit> ParseLinkEdit(std::string_view body, UnixTime now);
 // The API never sends a password hash, so password_hash stays "".
 Result<Link> LinkFromJson(const nlohmann::json& j);
 
+// A link's stats: {"slug", "since", "until", "by": "day"|"hour",
+//  "bots_included", "total", "bots", "series": [{"start", "visits"}...],
+//  "referrers"/"browsers"/"oses"/"devices": [{"value", "visits"}...]}.
+nlohmann::json StatsToJson(const std::string& slug, const LinkStats& stats);
+
 // {"error": {"code": "not_found", "message": "..."}}
 std::string ErrorBody(const Status& status);
 

@@ -352,6 +352,18 @@ Result<std::vector<HistoryEntry>> LinkService::History(std::string_view slug,
   return store_->LinkHistory(slug, limit);
 }
 
+Result<LinkStats> LinkService::Stats(std::string_view slug, StatsQuery query) {
+  query.now = clock_();
+  Status checked = CheckStatsQuery(query);
+  if (!checked.ok()) return checked;
+  // From the start of the first bucket shown: a bucket rolled up into a
+  // day starts at midnight, before an hourly range's first hour.
+  Result<std::vector<VisitBucket>> buckets =
+      store_->LinkVisits(slug, DayOf(query.since));
+  if (!buckets.ok()) return buckets.status();
+  return SumStats(*buckets, query);
+}
+
 Result<LinkPage> LinkService::List(ListQuery query) {
   if (query.limit < 1 || query.limit > 1000) {
     return Status::InvalidArgument("limit: must be from 1 to 1000");
@@ -366,8 +378,8 @@ Result<LinkPage> LinkService::List(ListQuery query) {
 
 Result<RedirectOutcome> LinkService::Resolve(std::string_view slug,
                                              std::string_view extra_path,
-                                             std::string_view query,
-                                             bool count) {
+                                             std::string_view query, bool count,
+                                             const VisitTraits& traits) {
   Result<std::shared_ptr<const Link>> found = FindForVisit(slug);
   if (!found.ok()) return found.status();
   const Link& link = **found;
@@ -380,13 +392,14 @@ Result<RedirectOutcome> LinkService::Resolve(std::string_view slug,
     out.locked = true;
     return out;
   }
-  return Redirect(link, slug, extra_path, query, count);
+  return Redirect(link, slug, extra_path, query, count, traits);
 }
 
 Result<RedirectOutcome> LinkService::Unlock(std::string_view slug,
                                             std::string_view extra_path,
                                             std::string_view query,
-                                            std::string_view password) {
+                                            std::string_view password,
+                                            const VisitTraits& traits) {
   Result<std::shared_ptr<const Link>> found = FindForVisit(slug);
   if (!found.ok()) return found.status();
   const Link& link = **found;
@@ -397,14 +410,15 @@ Result<RedirectOutcome> LinkService::Unlock(std::string_view slug,
       !VerifyPassword(password, link.password_hash)) {
     return Status::Unauthorized("password: that is not the link's password");
   }
-  return Redirect(link, slug, extra_path, query, /*count=*/true);
+  return Redirect(link, slug, extra_path, query, /*count=*/true, traits);
 }
 
 Result<RedirectOutcome> LinkService::Redirect(const Link& link,
                                               std::string_view slug,
                                               std::string_view extra_path,
                                               std::string_view query,
-                                              bool count) {
+                                              bool count,
+                                              const VisitTraits& traits) {
   auto opts = Options();
   RedirectOutcome out;
   // The target was checked when written; it is checked again here so a row
@@ -425,15 +439,19 @@ Result<RedirectOutcome> LinkService::Redirect(const Link& link,
   out.location = std::move(*location);
 
   if (count) {
+    const UnixTime hour = HourOf(clock_());
+    const std::string key = SlugKey(link.slug, opts->case_sensitive);
     if (link.max_visits) {
       Result<bool> counted = store_->ConsumeLimitedVisit(slug);
       if (!counted.ok()) return counted.status();
       if (!*counted) {
         out.verdict = Verdict::kUsedUp;
         out.location.clear();
+      } else {
+        ledger_->Count(key, hour, traits, /*counted=*/true);
       }
     } else {
-      ledger_->Count(SlugKey(link.slug, opts->case_sensitive));
+      ledger_->Count(key, hour, traits, /*counted=*/false);
     }
   }
   return out;

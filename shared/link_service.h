@@ -20,6 +20,7 @@
 #include "shared/status.h"
 #include "shared/store.h"
 #include "shared/target.h"
+#include "shared/visit.h"
 
 namespace shorty {
 
@@ -65,8 +66,12 @@ Status ValidateIdempotencyKey(std::string_view key);
 class VisitLedger {
  public:
   virtual ~VisitLedger() = default;
-  // Counts one visit to the link with this slug key. Thread-safe, no I/O.
-  virtual void Count(const std::string& slug_key) = 0;
+  // Records one visit to the link with this slug key, made in the hour
+  // starting at `hour` by a visitor with `traits`. `counted`: the visit was
+  // already counted in the store (a link with a visit limit), so only its
+  // traits are kept. Thread-safe, no I/O.
+  virtual void Count(const std::string& slug_key, UnixTime hour,
+                     const VisitTraits& traits, bool counted) = 0;
   // Visits counted and not yet flushed. Thread-safe, no I/O.
   virtual int64_t Pending(const std::string& slug_key) const = 0;
 };
@@ -140,14 +145,16 @@ class LinkService {
   Result<LinkPage> List(ListQuery query);
 
   // Resolves a visit. NotFound for an unknown slug; InvalidArgument when the
-  // extra path is refused. Counts the visit when `count` and the verdict is
-  // kRedirect: links with a visit limit are counted in the store at once so
-  // the limit holds exactly; others through the ledger.
-  // A link with a password is not resolved: the outcome is locked (when
-  // the verdict is kRedirect), with no location and no visit counted.
+  // extra path is refused. Counts the visit, made by a visitor with
+  // `traits`, when `count` and the verdict is kRedirect: links with a visit
+  // limit are counted in the store at once so the limit holds exactly;
+  // others through the ledger, which also keeps every counted visit's
+  // traits. A link with a password is not resolved: the outcome is locked
+  // (when the verdict is kRedirect), with no location and no visit counted.
   Result<RedirectOutcome> Resolve(std::string_view slug,
                                   std::string_view extra_path,
-                                  std::string_view query, bool count);
+                                  std::string_view query, bool count,
+                                  const VisitTraits& traits = {});
 
   // Resolves a visit that gives a password, as Resolve with count = true
   // would for a link without one: Unauthorized "password: ..." when the
@@ -157,7 +164,14 @@ class LinkService {
   Result<RedirectOutcome> Unlock(std::string_view slug,
                                  std::string_view extra_path,
                                  std::string_view query,
-                                 std::string_view password);
+                                 std::string_view password,
+                                 const VisitTraits& traits = {});
+
+  // The link's visits from `query.since` to now (query.now is set here),
+  // bots apart. NotFound for an unknown slug, InvalidArgument naming the
+  // field for a range CheckStatsQuery refuses. Visits of the last flush
+  // interval may not be in it yet. Thread-safe.
+  Result<LinkStats> Stats(std::string_view slug, StatsQuery query);
 
   // What the store says of itself: link count, backend, schema version.
   Result<StoreInfo> Info() { return store_->Info(); }
@@ -188,10 +202,11 @@ class LinkService {
   // Forgets `slug` in the redirect cache; after every write to the link.
   void Forget(std::string_view slug);
   // The redirect for a link whose verdict is kRedirect, counting the visit
-  // when `count`.
+  // (made by a visitor with `traits`) when `count`.
   Result<RedirectOutcome> Redirect(const Link& link, std::string_view slug,
                                    std::string_view extra_path,
-                                   std::string_view query, bool count);
+                                   std::string_view query, bool count,
+                                   const VisitTraits& traits);
 
   Store* store_;
   VisitLedger* ledger_;

@@ -123,6 +123,22 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_by_time ON idempotency_keys (created_at);
 )sql"},
+    // Visits by hour (rolled up by day once old), one row per dimension
+    // value, so a link's rows grow with the values seen, not with visits.
+    // Keyed by link id: a deleted link's buckets go with it, and a later
+    // link of the same slug starts from none.
+    {"visit buckets", R"sql(
+CREATE TABLE visit_buckets (
+  link_id INTEGER NOT NULL REFERENCES links (id) ON DELETE CASCADE,
+  start INTEGER NOT NULL,
+  dimension TEXT NOT NULL,
+  value TEXT NOT NULL,
+  bot INTEGER NOT NULL,
+  visits INTEGER NOT NULL,
+  PRIMARY KEY (link_id, start, dimension, value, bot)
+) WITHOUT ROWID;
+CREATE INDEX visit_buckets_by_start ON visit_buckets (start);
+)sql"},
 };
 constexpr int kSchemaVersion =
     static_cast<int>(sizeof(kMigrations) / sizeof(kMigrations[0]));
@@ -198,6 +214,24 @@ constexpr char kInsertTagSql[] =
 constexpr char kDeleteLinkSql[] = "DELETE FROM links WHERE id = ?1";
 constexpr char kAddVisitsSql[] =
     "UPDATE links SET visits = visits + ?1 WHERE slug_key = ?2";
+constexpr char kLinkIdSql[] = "SELECT id FROM links WHERE slug_key = ?1";
+constexpr char kAddBucketSql[] = R"sql(
+INSERT INTO visit_buckets (link_id, start, dimension, value, bot, visits)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT DO UPDATE SET visits = visits + excluded.visits)sql";
+constexpr char kLinkVisitsSql[] = R"sql(
+SELECT start, dimension, value, bot, visits FROM visit_buckets
+WHERE link_id = ?1 AND start >= ?2)sql";
+// Hourly buckets are those not on a day boundary; the one at 00:00 is
+// already where its day's roll-up goes.
+constexpr char kRollUpSql[] = R"sql(
+INSERT INTO visit_buckets (link_id, start, dimension, value, bot, visits)
+SELECT link_id, start - start % 86400, dimension, value, bot, sum(visits)
+FROM visit_buckets WHERE start < ?1 AND start % 86400 != 0
+GROUP BY link_id, start - start % 86400, dimension, value, bot
+ON CONFLICT DO UPDATE SET visits = visits + excluded.visits)sql";
+constexpr char kDropRolledUpSql[] =
+    "DELETE FROM visit_buckets WHERE start < ?1 AND start % 86400 != 0";
 constexpr char kConsumeVisitSql[] = R"sql(
 UPDATE links SET visits = visits + 1
 WHERE slug_key = ?1 AND (max_visits IS NULL OR visits < max_visits))sql";
@@ -1632,17 +1666,100 @@ Status SqliteStore::AddVisits(const std::vector<VisitCount>& counts) {
   int rc = txn.Begin();
   if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
   for (const VisitCount& count : counts) {
-    if (count.count == 0) continue;
-    Statement add = c.Prepare(kAddVisitsSql);
-    add.Bind(1, count.count);
-    add.Bind(2, SlugKey(count.slug, case_sensitive_));
-    rc = add.Step();
-    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    const std::string key = SlugKey(count.slug, case_sensitive_);
+    if (count.count != 0) {
+      Statement add = c.Prepare(kAddVisitsSql);
+      add.Bind(1, count.count);
+      add.Bind(2, key);
+      rc = add.Step();
+      if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    }
+    if (count.groups.empty()) continue;
+    int64_t link_id = 0;
+    {
+      Statement find = c.Prepare(kLinkIdSql);
+      find.Bind(1, key);
+      rc = find.Step();
+      if (rc == SQLITE_DONE) continue;  // deleted since its visits
+      if (rc != SQLITE_ROW) return SqliteError(rc, c, path_, kAction);
+      link_id = find.Int(0);
+    }
+    for (const VisitGroup& group : count.groups) {
+      if (group.count <= 0) continue;
+      for (const VisitBucket& bucket : BucketsOf(group)) {
+        Statement add = c.Prepare(kAddBucketSql);
+        add.Bind(1, link_id);
+        add.Bind(2, bucket.start);
+        add.Bind(3, bucket.dimension);
+        add.Bind(4, bucket.value);
+        add.Bind(5, int64_t{bucket.bot ? 1 : 0});
+        add.Bind(6, bucket.visits);
+        rc = add.Step();
+        if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+      }
+    }
   }
   if ((rc = txn.Commit()) != SQLITE_OK) {
     return SqliteError(rc, c, path_, kAction);
   }
   return Status::Ok();
+}
+
+Result<std::vector<VisitBucket>> SqliteStore::LinkVisits(std::string_view slug,
+                                                         UnixTime since) {
+  constexpr char kAction[] = "reading visit stats";
+  ReaderLease lease(*readers_);
+  SqliteConnection& c = *lease;
+  int64_t link_id = 0;
+  int rc;
+  {
+    Statement find = c.Prepare(kLinkIdSql);
+    find.Bind(1, SlugKey(slug, case_sensitive_));
+    rc = find.Step();
+    if (rc == SQLITE_DONE) return NotFound(slug);
+    if (rc != SQLITE_ROW) return SqliteError(rc, c, path_, kAction);
+    link_id = find.Int(0);
+  }
+  Statement read = c.Prepare(kLinkVisitsSql);
+  read.Bind(1, link_id);
+  read.Bind(2, since);
+  std::vector<VisitBucket> buckets;
+  while ((rc = read.Step()) == SQLITE_ROW) {
+    buckets.push_back({read.Int(0), read.Text(1), read.Text(2),
+                       read.Int(3) != 0, read.Int(4)});
+  }
+  if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  return buckets;
+}
+
+Result<int64_t> SqliteStore::RollUpVisits(UnixTime before) {
+  constexpr char kAction[] = "rolling up visit stats";
+  if (before % kDay != 0) {
+    return Status::InvalidArgument("before: must be on a day boundary");
+  }
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  {
+    Statement roll = c.Prepare(kRollUpSql);
+    roll.Bind(1, before);
+    rc = roll.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+  }
+  int64_t folded = 0;
+  {
+    Statement drop = c.Prepare(kDropRolledUpSql);
+    drop.Bind(1, before);
+    rc = drop.Step();
+    if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
+    folded = sqlite3_changes(c.db());
+  }
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return folded;
 }
 
 Result<bool> SqliteStore::ConsumeLimitedVisit(std::string_view slug) {

@@ -80,6 +80,9 @@ class SqliteStore : public Store {
   Result<LinkPage> ListLinks(const ListQuery& query) override;
   Status AddVisits(const std::vector<VisitCount>& counts) override;
   Result<bool> ConsumeLimitedVisit(std::string_view slug) override;
+  Result<std::vector<VisitBucket>> LinkVisits(std::string_view slug,
+                                              UnixTime since) override;
+  Result<int64_t> RollUpVisits(UnixTime before) override;
   Result<StoreInfo> Info() override;
   Status Checkpoint() override;
   Result<std::vector<ImportOutcome>> ImportLinks(

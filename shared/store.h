@@ -9,10 +9,12 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "shared/link.h"
 #include "shared/status.h"
+#include "shared/visit.h"
 
 namespace shorty {
 
@@ -121,13 +123,34 @@ class Store {
   // A page of links, newest first. InvalidArgument for a malformed cursor.
   virtual Result<LinkPage> ListLinks(const ListQuery& query) = 0;
 
-  // Adds counted visits, all in one transaction. Slugs that no longer exist
-  // are skipped. On failure nothing is added, so the caller may retry.
+  // Adds counted visits, all in one transaction: `count` to the link's
+  // visit count, and each group to the link's hourly buckets (BucketsOf).
+  // A group may describe visits whose count was already consumed
+  // (ConsumeLimitedVisit): `count` need not be the groups' sum. Slugs that
+  // no longer exist are skipped. On failure nothing is added, so the caller
+  // may retry.
   struct VisitCount {
+    VisitCount() = default;
+    VisitCount(std::string slug_in, int64_t count_in,
+               std::vector<VisitGroup> groups_in = {})
+        : slug(std::move(slug_in)),
+          count(count_in),
+          groups(std::move(groups_in)) {}
     std::string slug;
     int64_t count = 0;
+    std::vector<VisitGroup> groups;
   };
   virtual Status AddVisits(const std::vector<VisitCount>& counts) = 0;
+
+  // The link's visit buckets that start at or after `since`, in no set
+  // order. NotFound when the link is absent.
+  virtual Result<std::vector<VisitBucket>> LinkVisits(std::string_view slug,
+                                                      UnixTime since) = 0;
+
+  // Rolls the hourly buckets that start before `before` (a day boundary)
+  // up into one bucket a day, in one transaction, so a busy link's buckets
+  // stop growing by the hour. Returns how many hourly buckets were folded.
+  virtual Result<int64_t> RollUpVisits(UnixTime before) = 0;
 
   // Counts one visit of a link that has a visit limit, atomically and
   // durably: true when counted, false when the limit was already reached.

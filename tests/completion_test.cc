@@ -198,7 +198,7 @@ TEST_CASE("completion: bash completes subcommands, options and values") {
         std::set<std::string>{"--json"});
   // A flag takes no value: the word after it is completed as usual.
   CHECK(BashComplete(script, {"shorty", "--json", "s"}) ==
-        std::set<std::string>{"show", "status"});
+        std::set<std::string>{"show", "stats", "status"});
   // Slugs are not completed, and nothing is offered after a leaf command.
   CHECK(BashComplete(script, {"shorty", "show", ""}).empty());
   // File names where a file is wanted.

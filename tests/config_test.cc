@@ -40,6 +40,7 @@ TEST_CASE("DaemonSettings lists every key with its environment variable") {
       {"links.schemes", "SHORTY_LINKS_SCHEMES"},
       {"links.blocklist_file", "SHORTY_LINKS_BLOCKLIST_FILE"},
       {"visits.flush_interval", "SHORTY_VISITS_FLUSH_INTERVAL"},
+      {"visits.retention", "SHORTY_VISITS_RETENTION"},
       {"cache.entries", "SHORTY_CACHE_ENTRIES"},
       {"limits.create_per_minute", "SHORTY_LIMITS_CREATE_PER_MINUTE"},
       {"limits.signin_per_minute", "SHORTY_LIMITS_SIGNIN_PER_MINUTE"},

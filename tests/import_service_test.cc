@@ -23,7 +23,10 @@ constexpr UnixTime kNow = 1'700'000'000;
 
 class Ledger : public VisitLedger {
  public:
-  void Count(const std::string& key) override { ++pending[key]; }
+  void Count(const std::string& key, UnixTime, const VisitTraits&,
+             bool counted) override {
+    if (!counted) ++pending[key];
+  }
   int64_t Pending(const std::string& key) const override {
     auto it = pending.find(key);
     return it == pending.end() ? 0 : it->second;

@@ -129,9 +129,15 @@ std::vector<uint8_t> SlugBytes(std::vector<uint8_t> indexes) {
 
 class MapLedger : public VisitLedger {
  public:
-  void Count(const std::string& slug_key) override {
+  void Count(const std::string& slug_key, UnixTime hour,
+             const VisitTraits& traits, bool counted) override {
     std::lock_guard<std::mutex> lock(mu_);
-    ++counts_[slug_key];
+    if (!counted) ++counts_[slug_key];
+    visits_.push_back({hour, traits, 1});
+  }
+  std::vector<VisitGroup> visits() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return visits_;
   }
   int64_t Pending(const std::string& slug_key) const override {
     std::lock_guard<std::mutex> lock(mu_);
@@ -146,6 +152,7 @@ class MapLedger : public VisitLedger {
  private:
   mutable std::mutex mu_;
   std::map<std::string, int64_t> counts_;
+  std::vector<VisitGroup> visits_;
 };
 
 ServiceOptions TestOptions() {
@@ -1342,8 +1349,8 @@ TEST_CASE("Get: stored visits plus the ledger's pending ones") {
   Result<Link> link = f.service->Get("counted");
   REQUIRE(link.ok());
   CHECK(link->visits == 4);
-  for (int i = 0; i < 3; ++i) f.ledger.Count("counted");
-  f.ledger.Count("other");
+  for (int i = 0; i < 3; ++i) f.ledger.Count("counted", 0, {}, false);
+  f.ledger.Count("other", 0, {}, false);
   link = f.service->Get("COUNTED");
   REQUIRE(link.ok());
   CHECK(link->slug == "Counted");

@@ -107,6 +107,13 @@ class TempSqliteStore : public Store {
   Result<bool> ConsumeLimitedVisit(std::string_view slug) override {
     return store_->ConsumeLimitedVisit(slug);
   }
+  Result<std::vector<VisitBucket>> LinkVisits(std::string_view slug,
+                                              UnixTime since) override {
+    return store_->LinkVisits(slug, since);
+  }
+  Result<int64_t> RollUpVisits(UnixTime before) override {
+    return store_->RollUpVisits(before);
+  }
   Result<StoreInfo> Info() override { return store_->Info(); }
   Status Checkpoint() override { return store_->Checkpoint(); }
   Result<std::vector<ImportOutcome>> ImportLinks(
@@ -266,7 +273,7 @@ TEST_CASE("sqlite: links survive closing and reopening") {
     Result<StoreInfo> info = store->Info();
     REQUIRE(info.ok());
     CHECK(info->links == 1);
-    CHECK(info->schema_version == 3);
+    CHECK(info->schema_version == 4);
     CHECK(info->backend == "sqlite");
   }
 }
@@ -361,7 +368,7 @@ TEST_CASE("sqlite: a schema newer than this build is refused, untouched") {
   CHECK(store.status().code() == Code::kUnavailable);
   CHECK(Contains(store.status().message(),
                  "database schema version 99 is newer than this shortyd "
-                 "understands (3); upgrade shorty"));
+                 "understands (4); upgrade shorty"));
   CHECK(ReadBytes(path) == before);
 }
 
@@ -429,7 +436,7 @@ TEST_CASE("sqlite: the database is in WAL mode and marked as shorty's") {
   auto store = MustOpen(path);
   REQUIRE(store->CreateLink(NewLink("wal")).ok());
   CHECK(RawQuery(path, "PRAGMA journal_mode") == "wal");
-  CHECK(RawQuery(path, "PRAGMA user_version") == "3");
+  CHECK(RawQuery(path, "PRAGMA user_version") == "4");
   CHECK(RawQuery(path, "PRAGMA application_id") == std::to_string(0x73686f72));
   CHECK(RawQuery(path, "SELECT slug_key FROM links") == "wal");
   CHECK(std::filesystem::exists(path + ".lock"));
@@ -576,7 +583,7 @@ INSERT INTO link_tags (link_id, tag) VALUES (1, 'legacy'), (1, 'v1');
     CHECK(link->max_visits == 50);
     CHECK(link->visits == 7);
     CHECK(link->tags == std::vector<std::string>{"legacy", "v1"});
-    CHECK(store->Info()->schema_version == 3);
+    CHECK(store->Info()->schema_version == 4);
 
     // No history from before there was history, and no tokens.
     Result<std::vector<HistoryEntry>> history =
@@ -597,7 +604,7 @@ INSERT INTO link_tags (link_id, tag) VALUES (1, 'legacy'), (1, 'v1');
     CHECK((*history)[0].action == "edit");
     CHECK((*history)[0].slug == "OldLink");
   }
-  CHECK(RawQuery(path, "PRAGMA user_version") == "3");
+  CHECK(RawQuery(path, "PRAGMA user_version") == "4");
   CHECK(RawQuery(path,
                  "SELECT count(*) FROM sqlite_schema WHERE name IN "
                  "('link_history', 'link_history_by_slug', 'tokens')") == "3");
@@ -607,7 +614,7 @@ INSERT INTO link_tags (link_id, tag) VALUES (1, 'legacy'), (1, 'v1');
                  "'link_history')") == "0");
   // Opening again migrates nothing more.
   auto store = MustOpen(path);
-  CHECK(store->Info()->schema_version == 3);
+  CHECK(store->Info()->schema_version == 4);
   CHECK(store->LinkHistory("oldlink", 100)->size() == 1);
 }
 
@@ -650,7 +657,7 @@ VALUES ('Two', 'two', 'https://two.example/', 1700000000, 1700000000);
   REQUIRE(RawQuery(path, "PRAGMA user_version") == "2");
   {
     auto store = MustOpen(path);
-    CHECK(store->Info()->schema_version == 3);
+    CHECK(store->Info()->schema_version == 4);
     Result<Link> link = store->GetLink("two");
     REQUIRE(link.ok());
     CHECK(link->password_hash.empty());
@@ -662,7 +669,7 @@ VALUES ('Two', 'two', 'https://two.example/', 1700000000, 1700000000);
     CHECK_FALSE(once->replayed);
     CHECK(store->CreateLinkOnce(NewLink("four"), "k")->replayed);
   }
-  CHECK(RawQuery(path, "PRAGMA user_version") == "3");
+  CHECK(RawQuery(path, "PRAGMA user_version") == "4");
   CHECK(RawQuery(path, "SELECT password_hash FROM links WHERE slug = 'Two'") ==
         "scrypt$15$8$1$x$y");
   CHECK(RawQuery(path,

@@ -641,6 +641,117 @@ TEST_CASE("store: AddVisits adds a batch and skips missing slugs") {
   CHECK(MustGet(*store, "visit-b").visits == 1'000'002);
 }
 
+// The visits of `buckets` in `dimension` with `value`, bots or not.
+int64_t VisitsIn(const std::vector<VisitBucket>& buckets,
+                 const std::string& dimension, const std::string& value,
+                 bool bot) {
+  int64_t n = 0;
+  for (const VisitBucket& b : buckets) {
+    if (b.dimension == dimension && b.value == value && b.bot == bot) {
+      n += b.visits;
+    }
+  }
+  return n;
+}
+
+VisitGroup Group(UnixTime hour, const char* ua, const char* referer,
+                 int64_t count) {
+  VisitGroup g;
+  g.hour = hour;
+  g.traits = ClassifyVisit(ua, referer);
+  g.count = count;
+  return g;
+}
+
+constexpr char kFirefoxUa[] = "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0";
+constexpr UnixTime kHourNow = kNow - kNow % kHour;
+
+TEST_CASE("store: AddVisits keeps each group's buckets, summed by hour") {
+  auto store = Make();
+  MustCreate(*store, NewLink("Stats"));
+  MustCreate(*store, NewLink("other"));
+  const UnixTime h = kHourNow;
+  REQUIRE(store
+              ->AddVisits({{"stats",
+                            3,
+                            {Group(h, kFirefoxUa, "https://a.example/", 2),
+                             Group(h, "curl/8.0", "", 1)}},
+                           {"nowhere", 4, {Group(h, kFirefoxUa, "", 4)}},
+                           {"other", 1, {Group(h - kHour, kFirefoxUa, "", 1)}}})
+              .ok());
+  // A limited link's visit is counted already: buckets only.
+  REQUIRE(store
+              ->AddVisits({{"STATS", 0,
+                            {Group(h, kFirefoxUa, "https://a.example/", 5)}}})
+              .ok());
+  CHECK(MustGet(*store, "stats").visits == 3);
+
+  Result<std::vector<VisitBucket>> b = store->LinkVisits("stats", 0);
+  REQUIRE(b.ok());
+  CHECK(VisitsIn(*b, "total", "", false) == 7);
+  CHECK(VisitsIn(*b, "total", "", true) == 1);
+  CHECK(VisitsIn(*b, "referrer", "a.example", false) == 7);
+  CHECK(VisitsIn(*b, "referrer", "", true) == 1);
+  CHECK(VisitsIn(*b, "browser", "firefox", false) == 7);
+  CHECK(VisitsIn(*b, "device", "bot", true) == 1);
+  for (const VisitBucket& x : *b) CHECK(x.start == h);
+  // One row a bucket: the two writes to the same hour were summed.
+  CHECK(b->size() == 10);
+
+  Result<std::vector<VisitBucket>> later = store->LinkVisits("stats", h + 1);
+  REQUIRE(later.ok());
+  CHECK(later->empty());
+  Result<std::vector<VisitBucket>> other = store->LinkVisits("OTHER", 0);
+  REQUIRE(other.ok());
+  CHECK(VisitsIn(*other, "total", "", false) == 1);
+  CHECK(store->LinkVisits("nowhere", 0).status().code() == Code::kNotFound);
+}
+
+TEST_CASE("store: RollUpVisits folds the hours before a day into the day") {
+  auto store = Make();
+  MustCreate(*store, NewLink("busy"));
+  const UnixTime today = kNow - kNow % kDay;
+  const UnixTime yesterday = today - kDay;
+  std::vector<VisitGroup> groups;
+  for (int hour = 0; hour < 24; ++hour) {
+    groups.push_back(
+        Group(yesterday + hour * kHour, kFirefoxUa, "https://a.example/", 1));
+  }
+  groups.push_back(Group(today + 5 * kHour, kFirefoxUa, "", 2));
+  REQUIRE(store->AddVisits({{"busy", 26, groups}}).ok());
+  const size_t before = store->LinkVisits("busy", 0)->size();
+
+  CHECK(store->RollUpVisits(today + 1).status().code() ==
+        Code::kInvalidArgument);
+  Result<int64_t> folded = store->RollUpVisits(today);
+  REQUIRE(folded.ok());
+  CHECK(*folded == 23 * 5);  // the hour at midnight is the day's own row
+  Result<std::vector<VisitBucket>> b = store->LinkVisits("busy", 0);
+  REQUIRE(b.ok());
+  CHECK(b->size() == before - 23 * 5);
+  CHECK(VisitsIn(*b, "total", "", false) == 26);
+  CHECK(VisitsIn(*b, "referrer", "a.example", false) == 24);
+  for (const VisitBucket& x : *b) {
+    CHECK((x.start == yesterday || x.start == today + 5 * kHour));
+  }
+  Result<int64_t> again = store->RollUpVisits(today);
+  REQUIRE(again.ok());
+  CHECK(*again == 0);
+  CHECK(VisitsIn(*store->LinkVisits("busy", 0), "total", "", false) == 26);
+}
+
+TEST_CASE("store: a deleted link's visit buckets go with it") {
+  auto store = Make();
+  MustCreate(*store, NewLink("brief"));
+  REQUIRE(store->AddVisits({{"brief", 1, {Group(kHourNow, kFirefoxUa, "", 1)}}})
+              .ok());
+  REQUIRE(store->DeleteLink("brief", kNow, "admin").ok());
+  MustCreate(*store, NewLink("brief"));
+  Result<std::vector<VisitBucket>> b = store->LinkVisits("brief", 0);
+  REQUIRE(b.ok());
+  CHECK(b->empty());
+}
+
 TEST_CASE("store: ConsumeLimitedVisit counts up to the limit exactly") {
   auto store = Make();
   Link limited = NewLink("Limited");

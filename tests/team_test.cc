@@ -481,5 +481,177 @@ TEST_CASE("web: a trusted proxy's user header, only from its address") {
   CHECK(refused->status == 303);  // to the sign-in page
 }
 
+constexpr char kFirefoxUa[] =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+constexpr char kIphoneUa[] =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) "
+    "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 "
+    "Safari/604.1";
+
+// Visits /{slug} `n` times with these headers; each must redirect.
+void Visit(const Daemon& d, const std::string& slug, int n,
+           const httplib::Headers& headers) {
+  auto http = d.Http();
+  for (int i = 0; i < n; ++i) {
+    auto res = http->Get(("/" + slug).c_str(), headers);
+    REQUIRE(res);
+    REQUIRE(res->status == 302);
+  }
+}
+
+TEST_CASE("stats: visits by day, referrer, browser and device; bots apart") {
+  TempDir dir;
+  {
+    Daemon d(dir);
+    REQUIRE_MESSAGE(d.Start(), d.log());
+    REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "Counted"})
+                .exit_code == 0);
+    REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "quiet"})
+                .exit_code == 0);
+    Visit(d, "counted", 3,
+          {{"User-Agent", kFirefoxUa},
+           {"Referer", "https://News.Example.com/item?id=7&user=someone"}});
+    Visit(d, "Counted", 2, {{"User-Agent", kIphoneUa}});
+    Visit(d, "counted", 4, {{"User-Agent", "Slackbot-LinkExpanding 1.0"}});
+    Visit(d, "counted", 1, {{"User-Agent", "curl/7.88.1"}});
+    // HEAD is no visit; nor is a preview.
+    REQUIRE(d.Http()->Head("/counted", {{"User-Agent", kFirefoxUa}}));
+    REQUIRE(d.Http()->Get("/counted+", {{"User-Agent", kFirefoxUa}}));
+    CHECK(d.Stop() == 0);  // the last flush on the way out
+  }
+  Daemon d(dir);
+  REQUIRE_MESSAGE(d.Start(), d.log());
+
+  Run run = d.Shorty({"--json", "stats", "counted"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  json st = Json(run.out);
+  CHECK(st["slug"] == "Counted");
+  CHECK(st["by"] == "day");
+  CHECK(st["total"] == 5);
+  CHECK(st["bots"] == 5);
+  CHECK(st["bots_included"] == false);
+  REQUIRE(st["series"].size() == 8);  // seven days back and today
+  CHECK(st["series"].back()["visits"] == 5);
+  CHECK(st["series"][0]["visits"] == 0);
+  CHECK(st["referrers"] ==
+        json::parse(R"j([{"value":"news.example.com","visits":3},)j"
+                    R"j({"value":"(direct)","visits":2}])j"));
+  CHECK(st["browsers"] ==
+        json::parse(R"j([{"value":"firefox","visits":3},)j"
+                    R"j({"value":"safari","visits":2}])j"));
+  CHECK(st["oses"] == json::parse(R"j([{"value":"linux","visits":3},)j"
+                                  R"j({"value":"ios","visits":2}])j"));
+  CHECK(st["devices"] == json::parse(R"j([{"value":"desktop","visits":3},)j"
+                                     R"j({"value":"mobile","visits":2}])j"));
+  // Nothing that names a person was kept: no query string, no agent.
+  for (const char* secret : {"someone", "id=7", "Gecko", "Slackbot"}) {
+    CHECK(ReadFile(d.db()).find(secret) == std::string::npos);
+  }
+
+  run = d.Shorty({"--json", "stats", "counted", "--bots", "--by", "hour",
+                  "--since", "3h"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  st = Json(run.out);
+  CHECK(st["by"] == "hour");
+  CHECK(st["total"] == 10);
+  CHECK(st["bots_included"] == true);
+  CHECK(st["series"].size() == 4);
+  CHECK(st["series"].back()["visits"] == 10);
+  CHECK(st["devices"][0] == json{{"value", "bot"}, {"visits", 5}});
+
+  // For people: totals, a bar chart and the tops.
+  run = d.Shorty({"stats", "counted"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(run.out.find("Visits to Counted from ") == 0);
+  CHECK(run.out.find("total  5\n") != std::string::npos);
+  CHECK(run.out.find("bots   5 (not in the figures") != std::string::npos);
+  CHECK(run.out.find("\u2588") != std::string::npos);  // a full block
+  CHECK(run.out.find("news.example.com") != std::string::npos);
+  CHECK(run.out.find("REFERRER") != std::string::npos);
+  CHECK(run.out.find("DEVICE") != std::string::npos);
+
+  // A link with no visits has a flat chart and no tops.
+  run = d.Shorty({"stats", "quiet"});
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(run.out.find("total  0\n") != std::string::npos);
+  CHECK(run.out.find("REFERRER") == std::string::npos);
+
+  // Bad input says what to do.
+  run = d.Shorty({"stats", "counted", "--since", "last tuesday"});
+  CHECK(run.exit_code != 0);
+  CHECK(run.err.find("since: use a duration back from now") !=
+        std::string::npos);
+  run = d.Shorty({"stats", "counted", "--since", "2099-01-01"});
+  CHECK(run.exit_code != 0);
+  CHECK(run.err.find("since: must be in the past") != std::string::npos);
+  run = d.Shorty({"stats", "counted", "--since", "3650d", "--by", "hour"});
+  CHECK(run.exit_code != 0);
+  CHECK(run.err.find("at most 5000 hours") != std::string::npos);
+  run = d.Shorty({"stats", "counted", "--by", "week"});
+  CHECK(run.exit_code == 2);
+  run = d.Shorty({"stats", "nobody"});
+  CHECK(run.exit_code != 0);
+  CHECK(run.err.find("nobody") != std::string::npos);
+
+  // The API: a read token will do; none will not.
+  const std::string reader = MakeToken(d, "rey", "read");
+  auto http = d.Http();
+  auto res = http->Get("/-/api/v1/links/counted/stats?since=2d&by=day&bots=0",
+                       Bearer(reader));
+  REQUIRE(res);
+  CHECK(res->status == 200);
+  CHECK(Json(res->body)["total"] == 5);
+  CHECK(Json(res->body)["series"].size() == 3);
+  res = http->Get("/-/api/v1/links/counted/stats?bots=maybe", Bearer(reader));
+  REQUIRE(res);
+  CHECK(res->status == 422);
+  CHECK(res->body.find("bots: use 1 or 0") != std::string::npos);
+  res = http->Get("/-/api/v1/links/counted/stats");
+  REQUIRE(res);
+  CHECK(res->status == 401);
+
+  // The link's web page draws the same as inline SVG, bars with titles.
+  std::string session = SignIn(d, reader);
+  res = http->Get("/-/links/counted", {{"Cookie", session}});
+  REQUIRE(res);
+  REQUIRE(res->status == 200);
+  const std::string& page = res->body;
+  size_t chart = page.find("<svg class=\"chart\"");
+  REQUIRE(chart != std::string::npos);
+  size_t bars = 0;
+  for (size_t at = page.find("<rect", chart); at != std::string::npos;
+       at = page.find("<rect", at + 1)) {
+    ++bars;
+  }
+  CHECK(bars == 30);
+  CHECK(page.find(": 5 visits</title>") != std::string::npos);
+  CHECK(page.find("5 visits; 5 more by bots") != std::string::npos);
+  CHECK(page.find("<td>news.example.com</td><td>3</td>") != std::string::npos);
+  CHECK(page.find("<script") == std::string::npos);
+}
+
+TEST_CASE("stats: visits reach the stats within a flush, without a restart") {
+  TempDir dir;
+  Daemon d(dir);
+  d.set_env({{"SHORTY_VISITS_FLUSH_INTERVAL", "50ms"}});
+  REQUIRE_MESSAGE(d.Start(), d.log());
+  REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "live", "--max-visits", "10"})
+              .exit_code == 0);
+  // A link with a visit limit is counted in the store at once; its traits
+  // still go through the visit writer.
+  Visit(d, "live", 2, {{"User-Agent", kFirefoxUa}});
+  json st;
+  for (int i = 0; i < 100; ++i) {
+    Run run = d.Shorty({"--json", "stats", "live"});
+    REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+    st = Json(run.out);
+    if (st["total"] == 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(st["total"] == 2);
+  CHECK(st["browsers"][0] == json{{"value", "firefox"}, {"visits", 2}});
+  CHECK(Json(d.Shorty({"--json", "show", "live"}).out)["visits"] == 2);
+}
+
 }  // namespace
 }  // namespace shorty::test
