@@ -70,30 +70,43 @@ class ConnectionStream : public httplib::Stream {
   // The status of the response written since StartRequest, 0 before one.
   int ResponseStatus() const { return response_status_; }
 
+  // Bytes received and not yet handed to the library: a pipelined request,
+  // or the rest of this one.
+  bool HasBuffered() const { return buffered_begin_ < buffered_end_; }
+
   bool is_readable() const override {
-    return WaitFor(fd_, POLLIN, options_.read_timeout_s * 1000);
+    return HasBuffered() ||
+           WaitFor(fd_, POLLIN, options_.read_timeout_s * 1000);
   }
   bool is_writable() const override {
     return WaitFor(fd_, POLLOUT, options_.write_timeout_s * 1000);
   }
+  // The library reads a request's head a byte at a time; each call here is
+  // served from a buffer filled by one recv, so a request costs a poll and
+  // a recv or two, not two system calls a byte. The budget counts the bytes
+  // handed on, so bytes of a pipelined next request count toward that one.
   ssize_t read(char* ptr, size_t size) override {
     if (budget_ == 0) {
       over_budget_ = true;
       return -1;
     }
     if (size > budget_) size = budget_;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline_ - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return -1;
-    int wait_ms = static_cast<int>(
-        std::min<int64_t>(left.count(), options_.read_timeout_s * 1000));
-    if (!WaitFor(fd_, POLLIN, wait_ms)) return -1;
-    ssize_t n;
-    do {
-      n = ::recv(fd_, ptr, size, 0);
-    } while (n < 0 && errno == EINTR);
-    if (n > 0) budget_ -= static_cast<size_t>(n);
-    return n;
+    if (!HasBuffered()) {
+      buffered_begin_ = buffered_end_ = 0;
+      if (size >= sizeof(buffer_)) {  // a large body: straight through
+        ssize_t n = Receive(ptr, size);
+        if (n > 0) budget_ -= static_cast<size_t>(n);
+        return n;
+      }
+      ssize_t n = Receive(buffer_, sizeof(buffer_));
+      if (n <= 0) return n;
+      buffered_end_ = static_cast<size_t>(n);
+    }
+    const size_t n = std::min(size, buffered_end_ - buffered_begin_);
+    std::memcpy(ptr, buffer_ + buffered_begin_, n);
+    buffered_begin_ += n;
+    budget_ -= n;
+    return static_cast<ssize_t>(n);
   }
   ssize_t write(const char* ptr, size_t size) override {
     // The status as it goes on the wire, for metrics: the library writes
@@ -107,8 +120,13 @@ class ConnectionStream : public httplib::Stream {
       }
       if (code >= 200) response_status_ = code;
     }
-    if (!is_writable()) return -1;
+    // Try first; wait only when the socket's buffer is full.
     ssize_t n;
+    do {
+      n = ::send(fd_, ptr, size, MSG_NOSIGNAL | MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+    if (!is_writable()) return -1;
     do {
       n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
@@ -125,6 +143,31 @@ class ConnectionStream : public httplib::Stream {
   socket_t socket() const override { return fd_; }
 
  private:
+  // One recv, waiting at most until the request's deadline and never
+  // longer than the read timeout at a time.
+  ssize_t Receive(char* ptr, size_t size) {
+    // Most often the bytes are there already (the caller just polled):
+    // then one recv, no wait.
+    ssize_t n;
+    do {
+      n = ::recv(fd_, ptr, size, MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) return n;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline_ - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return -1;
+    int wait_ms = static_cast<int>(
+        std::min<int64_t>(left.count(), options_.read_timeout_s * 1000));
+    if (!WaitFor(fd_, POLLIN, wait_ms)) return -1;
+    do {
+      n = ::recv(fd_, ptr, size, 0);
+    } while (n < 0 && errno == EINTR);
+    return n;
+  }
+
+  char buffer_[4096];
+  size_t buffered_begin_ = 0;
+  size_t buffered_end_ = 0;
   int fd_;
   const ListenerOptions& options_;
   std::string remote_;
@@ -206,9 +249,54 @@ std::string ClientAddress(const httplib::Request& req,
   return peer.address;
 }
 
+// What the library sees of the worker pool: the accept loop queues each new
+// connection here, and shuts it down once the loop has ended.
+class Listener::Workers : public httplib::TaskQueue {
+ public:
+  explicit Workers(Listener* listener) : listener_(listener) {}
+  void enqueue(std::function<void()> fn) override {
+    // Refused only once shutdown began, after the accept loop ended.
+    if (!listener_->pool_->Submit(fn)) fn();
+  }
+  void shutdown() override { listener_->ShutdownWorkers(); }
+
+ private:
+  Listener* listener_;
+};
+
+// A connection and what is kept of it between requests: its peer, its
+// stream (with bytes already read), how many requests it has had.
+class Listener::Connection : public IdleConnection {
+ public:
+  Connection(int fd, Peer who, const ListenerOptions& options)
+      : fd_(fd), peer(std::move(who)), stream(fd, options, peer.address) {}
+  ~Connection() override {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+  }
+  int fd() const override { return fd_; }
+
+ private:
+  int fd_;
+
+ public:
+  Peer peer;
+  ConnectionStream stream;
+  size_t served = 0;
+};
+
 Listener::Listener(const ListenerOptions& options) : options_(options) {
-  size_t threads = options_.threads;
-  new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  new_task_queue = [this] {
+    pool_ = std::make_unique<WorkerPool>(options_.threads);
+    idle_ = std::make_unique<IdleConnections>(
+        [this](std::unique_ptr<IdleConnection> c) { Resume(std::move(c)); },
+        std::chrono::seconds(options_.keep_alive_timeout_s));
+    // Without it, quiet connections wait on their worker as they would
+    // in the library's own pool.
+    Status started = idle_->Start();
+    (void)started;
+    return new Workers(this);
+  };
   set_keep_alive_max_count(options_.keep_alive_max);
   set_keep_alive_timeout(options_.keep_alive_timeout_s);
   set_read_timeout(options_.read_timeout_s, 0);
@@ -395,9 +483,56 @@ void Listener::Stop() {
 }
 
 bool Listener::process_and_close_socket(socket_t sock) {
-  current_peer =
-      unix_ ? LocalPeer(sock) : Peer{false, 0, 0, "", AddressOf(sock)};
-  ConnectionStream stream(sock, options_, current_peer.address);
+  Peer peer = unix_ ? LocalPeer(sock) : Peer{false, 0, 0, "", AddressOf(sock)};
+  ServeConnection(std::make_unique<Connection>(sock, std::move(peer), options_));
+  return true;
+}
+
+void Listener::Resume(std::unique_ptr<IdleConnection> idle) {
+  Connection* connection = static_cast<Connection*>(idle.release());
+  bool queued = pool_->Submit([this, connection] {
+    ServeConnection(std::unique_ptr<Connection>(connection));
+  });
+  if (!queued) delete connection;
+}
+
+void Listener::ShutdownWorkers() {
+  // Parked connections are closed first: none can come back to a pool
+  // that is draining.
+  if (idle_) idle_->Stop();
+  if (pool_) pool_->Shutdown();
+}
+
+Listener::Next Listener::AwaitRequest(Connection& connection, bool may_park) {
+  if (connection.stream.HasBuffered()) return Next::kRequest;
+  const int fd = connection.fd();
+  may_park = may_park && !stopping_.load(std::memory_order_relaxed);
+  if (may_park && pool_->Crowded()) {
+    return WaitFor(fd, POLLIN, 0) ? Next::kRequest : Next::kPark;
+  }
+  // Wait on the connection and on the pool's "crowded" signal together,
+  // in short slices so that a stopping server does not sit out every idle
+  // connection's keep-alive timeout.
+  pollfd fds[2] = {{fd, POLLIN, 0}, {pool_->crowded_fd(), POLLIN, 0}};
+  const nfds_t count = may_park && fds[1].fd >= 0 ? 2 : 1;
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::seconds(options_.keep_alive_timeout_s);
+  while (!stopping_.load(std::memory_order_relaxed)) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) break;
+    int r = ::poll(fds, count, static_cast<int>(std::min<int64_t>(left, 100)));
+    if (r < 0 && errno != EINTR) break;
+    if (r > 0 && fds[0].revents != 0) return Next::kRequest;
+    if (may_park && pool_->Crowded()) return Next::kPark;
+  }
+  return Next::kClose;
+}
+
+void Listener::ServeConnection(std::unique_ptr<Connection> connection) {
+  current_peer = connection->peer;
+  ConnectionStream& stream = connection->stream;
   // Called by the library once a request's head is read (not for requests
   // it cannot read, which stay "other"); captures a reference only, so the
   // std::function holds it without allocating.
@@ -407,28 +542,27 @@ bool Listener::process_and_close_socket(socket_t sock) {
         handler = ClassifyRequest(req.method, req.target);
       };
 
-  bool ok = true;
-  for (size_t served = 0; served < options_.keep_alive_max; ++served) {
-    // Wait for the next request in short slices so that a stopping server
-    // does not sit out every idle connection's keep-alive timeout.
-    bool readable = false;
-    for (int waited = 0; waited < options_.keep_alive_timeout_s * 1000 &&
-                         !stopping_.load(std::memory_order_relaxed);
-         waited += 100) {
-      if (WaitFor(sock, POLLIN, 100)) {
-        readable = true;
-        break;
+  while (connection->served < options_.keep_alive_max) {
+    Next next = AwaitRequest(*connection, /*may_park=*/true);
+    if (next == Next::kPark) {
+      std::unique_ptr<IdleConnection> idle = std::move(connection);
+      if (idle_ && idle_->Park(idle)) {
+        current_peer = Peer{};
+        return;  // this thread goes on to a waiting connection
       }
+      connection.reset(static_cast<Connection*>(idle.release()));
+      next = AwaitRequest(*connection, /*may_park=*/false);
     }
-    if (!readable) break;
-    bool last = served + 1 == options_.keep_alive_max ||
+    if (next != Next::kRequest) break;
+    bool last = connection->served + 1 == options_.keep_alive_max ||
                 stopping_.load(std::memory_order_relaxed);
     bool closed = false;
     stream.StartRequest();
     request_started = std::chrono::steady_clock::now();
     handler = RequestHandler::kOther;
     auto started = std::chrono::steady_clock::now();
-    ok = process_request(stream, last, closed, classify);
+    bool ok = process_request(stream, last, closed, classify);
+    ++connection->served;
     if (options_.metrics && stream.ResponseStatus() != 0) {
       std::chrono::duration<double> took =
           std::chrono::steady_clock::now() - started;
@@ -436,10 +570,8 @@ bool Listener::process_and_close_socket(socket_t sock) {
     }
     if (!ok || closed || last || stream.OverBudget()) break;
   }
-  ::shutdown(sock, SHUT_RDWR);
-  ::close(sock);
+  connection.reset();  // closes it
   current_peer = Peer{};
-  return ok;
 }
 
 }  // namespace shorty

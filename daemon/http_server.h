@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "daemon/metrics.h"
+#include "daemon/workers.h"
 #include "shared/config.h"
 #include "shared/status.h"
 
@@ -103,7 +104,21 @@ class Listener : public httplib::Server {
   void Stop();
 
  private:
+  class Connection;
+  class Workers;
+  enum class Next { kRequest, kPark, kClose };
+
   bool process_and_close_socket(socket_t sock) override;
+  // Serves requests on `connection` until it closes, idles out, or goes
+  // quiet while others wait for a worker (then it is parked).
+  void ServeConnection(std::unique_ptr<Connection> connection);
+  // Waits for the connection's next request: kPark when it is quiet and
+  // `may_park` and other connections wait for a worker.
+  Next AwaitRequest(Connection& connection, bool may_park);
+  // A parked connection with a request: back to the queue for a worker.
+  void Resume(std::unique_ptr<IdleConnection> connection);
+  // Run when the library shuts its task queue down at the end of serving.
+  void ShutdownWorkers();
 
   ListenerOptions options_;
   bool unix_ = false;
@@ -113,6 +128,9 @@ class Listener : public httplib::Server {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> serving_{false};  // Serve() was called
   std::atomic<bool> served_{false};   // Serve() has returned
+  // Made when serving starts (the library asks for its task queue then).
+  std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<IdleConnections> idle_;  // after pool_: stopped first
 };
 
 }  // namespace shorty

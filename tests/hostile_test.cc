@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "tests/harness.h"
 
@@ -46,6 +48,94 @@ std::string RawExchange(int port, const std::string& request) {
   }
   close(fd);
   return reply;
+}
+
+// A TCP connection to the listener, left open; -1 on failure.
+int OpenConnection(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  timeval tv{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  return fd;
+}
+
+// One keep-alive request on an open connection; the status line back, or
+// "" when nothing came within 5 s.
+std::string StatusLineOf(int fd, const std::string& path) {
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: a\r\n\r\n";
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(request.size())) {
+    return "";
+  }
+  std::string reply;
+  char buf[4096];
+  while (reply.find("\r\n\r\n") == std::string::npos) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return "";
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  return reply.substr(0, reply.find("\r\n"));
+}
+
+TEST_CASE("connections past the thread count and past 1,024 are all served") {
+  rlimit files{};
+  REQUIRE(getrlimit(RLIMIT_NOFILE, &files) == 0);
+  constexpr int kConnections = 1100;
+  if (files.rlim_max < kConnections + 100) {
+    MESSAGE("skipped: the descriptor limit is " << files.rlim_max);
+    return;
+  }
+  files.rlim_cur = files.rlim_max;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &files) == 0);
+
+  TempDir dir;
+  Daemon d(dir);
+  // Four workers for 1,100 connections, most of them idle: an idle one
+  // must not keep a worker from the others.
+  d.set_env({{"SHORTY_SERVER_THREADS", "4"}});
+  REQUIRE_MESSAGE(d.Start(), d.log());
+  REQUIRE(d.Shorty({"add", "https://example.com/", "--slug", "many"})
+              .exit_code == 0);
+
+  std::vector<int> fds;
+  for (int i = 0; i < kConnections; ++i) {
+    int fd = OpenConnection(d.port());
+    REQUIRE_MESSAGE(fd >= 0, "connection " << i);
+    fds.push_back(fd);
+  }
+  // Two rounds over every tenth connection and the last ten (those have
+  // descriptors past 1,024 in shortyd): each answered, keep-alive kept.
+  auto started = std::chrono::steady_clock::now();
+  int answered = 0;
+  int asked = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kConnections; ++i) {
+      if (i % 10 != 0 && i < kConnections - 10) continue;
+      ++asked;
+      std::string line = StatusLineOf(fds[static_cast<size_t>(i)], "/many");
+      CAPTURE(i);
+      CHECK(line == "HTTP/1.1 302 Found");
+      if (line == "HTTP/1.1 302 Found") ++answered;
+    }
+  }
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+  MESSAGE(answered << " of " << asked << " requests on " << kConnections
+                   << " open connections answered in " << took.count() << " s");
+  CHECK(answered == asked);
+  for (int fd : fds) close(fd);
+
+  // And the server is still itself.
+  auto res = d.Http()->Get("/many");
+  REQUIRE(res);
+  CHECK(res->status == 302);
 }
 
 TEST_CASE("the blocklist refuses new links and takes old ones out of service") {
