@@ -1,13 +1,17 @@
 // shortyd: parses flags, loads the configuration, runs the daemon until
 // SIGTERM, reloads on SIGHUP, and maps failures to exit codes.
+#include <malloc.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -220,6 +224,19 @@ int Run(const Flags& flags) {
 }  // namespace shorty
 
 int main(int argc, char** argv) {
+  // glibc gives busy threads arenas of their own, up to 8 a core, and each
+  // keeps what it once held: with a pool of worker threads that is tens of
+  // MiB resident for no speed here. Two arenas serve the same load (see
+  // docs/benchmarks.md); MALLOC_ARENA_MAX, when set, still decides.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+  // Connections are polled, never select()ed, so shortyd can use every
+  // descriptor it may have: the soft limit (often 1,024) goes up to the
+  // hard one, as systemd advises such programs to do.
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = std::min<rlim_t>(files.rlim_max, rlim_t{1} << 20);
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
   shorty::Flags flags;
   CLI::App app{"shortyd: the shorty link shortener daemon"};
   app.add_option("--config", flags.config,

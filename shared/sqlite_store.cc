@@ -592,10 +592,12 @@ Result<std::unique_ptr<SqliteConnection>> OpenConnection(
     return SqliteError(rc, *connection, path, "opening it");
   }
   sqlite3_busy_timeout(db, kBusyTimeoutMs);
-  // Memory-mapped reads: fewer copies on the redirect path. The mapping is
-  // shared by all connections through the OS page cache.
-  if ((rc = connection->Run("PRAGMA mmap_size = 268435456")) != SQLITE_OK) {
-    return SqliteError(rc, *connection, path, "setting mmap_size");
+  // No memory-mapped reads: each connection would map the file apart and
+  // count every page it ever touched as its own resident memory (a
+  // million-link database is hundreds of MiB), while hot links are served
+  // from the redirect cache anyway. A bounded page cache a connection.
+  if ((rc = connection->Run("PRAGMA cache_size = -2048")) != SQLITE_OK) {
+    return SqliteError(rc, *connection, path, "setting cache_size");
   }
   return connection;
 }
