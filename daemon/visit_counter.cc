@@ -88,15 +88,20 @@ int64_t VisitCounter::Pending(const std::string& slug_key) const {
 Status VisitCounter::Flush() {
   std::lock_guard<std::mutex> flush_lock(flush_mu_);
   {
-    // Move the slots' counts to in_flight_ while both are locked, so a
-    // reader never sees a count in neither place or in both.
+    // Move the slots' counts to in_flight_ with in_flight_mu_ held, so a
+    // reader never sees a count in neither place or in both. A slot is
+    // locked only to swap its map out: a redirect counting into it never
+    // waits for the merge.
     std::lock_guard<std::mutex> lock(in_flight_mu_);
     for (Slot& slot : slots_) {
-      std::lock_guard<std::mutex> slot_lock(slot.mu);
-      for (auto& [key, pending] : slot.links) {
+      PendingMap taken;
+      {
+        std::lock_guard<std::mutex> slot_lock(slot.mu);
+        taken.swap(slot.links);
+      }
+      for (auto& [key, pending] : taken) {
         in_flight_[key].Merge(std::move(pending));
       }
-      slot.links.clear();
     }
   }
   std::vector<Store::VisitCount> batch;

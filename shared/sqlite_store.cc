@@ -213,7 +213,7 @@ constexpr char kInsertTagSql[] =
     "INSERT INTO link_tags (link_id, tag) VALUES (?1, ?2)";
 constexpr char kDeleteLinkSql[] = "DELETE FROM links WHERE id = ?1";
 constexpr char kAddVisitsSql[] =
-    "UPDATE links SET visits = visits + ?1 WHERE slug_key = ?2";
+    "UPDATE links SET visits = visits + ?1 WHERE slug_key = ?2 RETURNING id";
 constexpr char kLinkIdSql[] = "SELECT id FROM links WHERE slug_key = ?1";
 constexpr char kAddBucketSql[] = R"sql(
 INSERT INTO visit_buckets (link_id, start, dimension, value, bot, visits)
@@ -1669,23 +1669,23 @@ Status SqliteStore::AddVisits(const std::vector<VisitCount>& counts) {
   if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
   for (const VisitCount& count : counts) {
     const std::string key = SlugKey(count.slug, case_sensitive_);
-    if (count.count != 0) {
+    // One statement adds the count and names the link's row for its
+    // buckets (adding 0 when only traits are new: a limited link's visits).
+    int64_t link_id = 0;
+    {
       Statement add = c.Prepare(kAddVisitsSql);
       add.Bind(1, count.count);
       add.Bind(2, key);
       rc = add.Step();
-      if (rc != SQLITE_DONE) return SqliteError(rc, c, path_, kAction);
-    }
-    if (count.groups.empty()) continue;
-    int64_t link_id = 0;
-    {
-      Statement find = c.Prepare(kLinkIdSql);
-      find.Bind(1, key);
-      rc = find.Step();
       if (rc == SQLITE_DONE) continue;  // deleted since its visits
       if (rc != SQLITE_ROW) return SqliteError(rc, c, path_, kAction);
-      link_id = find.Int(0);
+      link_id = add.Int(0);
+      // Step to the end, so the update is complete before the next one.
+      if ((rc = add.Step()) != SQLITE_DONE) {
+        return SqliteError(rc, c, path_, kAction);
+      }
     }
+    if (count.groups.empty()) continue;
     for (const VisitGroup& group : count.groups) {
       if (group.count <= 0) continue;
       for (const VisitBucket& bucket : BucketsOf(group)) {
