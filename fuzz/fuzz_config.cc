@@ -27,20 +27,23 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 // A new field must join the comparisons below and the starting configs;
 // this catches most additions (x86-64, libstdc++).
-static_assert(sizeof(DaemonConfig) == 352 && sizeof(ClientConfig) == 96,
+static_assert(sizeof(DaemonConfig) == 408 && sizeof(ClientConfig) == 96,
               "a config struct changed: update Same() and Starting*Config() "
               "in fuzz/fuzz_config.cc, then this size");
 
 bool Same(const DaemonConfig& a, const DaemonConfig& b) {
   return a.listen == b.listen && a.socket == b.socket &&
          a.public_url == b.public_url && a.threads == b.threads &&
-         a.access_log == b.access_log && a.path == b.path &&
+         a.access_log == b.access_log &&
+         a.metrics_public == b.metrics_public && a.path == b.path &&
          a.synchronous == b.synchronous &&
          a.default_status == b.default_status &&
          a.slug_length == b.slug_length &&
          a.case_sensitive == b.case_sensitive && a.schemes == b.schemes &&
          a.blocklist_file == b.blocklist_file &&
          a.flush_interval_ms == b.flush_interval_ms &&
+         a.visit_retention_s == b.visit_retention_s &&
+         a.cache_entries == b.cache_entries &&
          a.create_per_minute == b.create_per_minute &&
          a.signin_per_minute == b.signin_per_minute &&
          a.password_per_minute == b.password_per_minute &&
@@ -62,6 +65,7 @@ DaemonConfig StartingDaemonConfig() {
   c.public_url = "https://go.example.com";
   c.threads = 8;
   c.access_log = "/var/log/fuzz/access.log";
+  c.metrics_public = true;
   c.path = "/var/lib/fuzz/shorty.db";
   c.synchronous = "full";
   c.default_status = 301;
@@ -70,6 +74,8 @@ DaemonConfig StartingDaemonConfig() {
   c.schemes = {"https"};
   c.blocklist_file = "/etc/fuzz/blocklist.txt";
   c.flush_interval_ms = 500;
+  c.visit_retention_s = 30 * 86400;
+  c.cache_entries = 123;
   c.create_per_minute = 7;
   c.signin_per_minute = 0;
   c.password_per_minute = 3;
