@@ -22,12 +22,22 @@
 
 #include "shared/history.h"
 #include "shared/import_formats.h"
-#include "shared/timeparse.h"
 #include "shared/slug.h"
+#include "shared/store_rows.h"
+#include "shared/timeparse.h"
 
 namespace shorty {
 
 namespace {
+
+using store_rows::ContainsPattern;
+using store_rows::MakeCursor;
+using store_rows::NotFound;
+using store_rows::ParseCanonicalInt;
+using store_rows::ParseCursor;
+using store_rows::SortedUnique;
+using store_rows::UnpackTags;
+using store_rows::ValidScope;
 
 // PRAGMA application_id ("shor"): marks the file as shorty's, so Open never
 // migrates another program's SQLite database into ours.
@@ -257,6 +267,11 @@ constexpr char kLinkHistorySql[] = R"sql(
 SELECT seq, slug, at, actor, action, changes FROM (
   SELECT * FROM link_history WHERE slug_key = ?1 ORDER BY seq DESC LIMIT ?2)
 ORDER BY seq)sql";
+
+// Every slug's history after ?1, for copying a whole store.
+constexpr char kHistoryAfterSql[] = R"sql(
+SELECT seq, slug, at, actor, action, changes FROM link_history
+WHERE seq > ?1 ORDER BY seq LIMIT ?2)sql";
 
 #define SHORTY_TOKEN_COLUMNS                                 \
   "name, id, secret_digest, scope, created_at, created_by, " \
@@ -745,31 +760,6 @@ int QueryInt(SqliteConnection& connection, const char* sql, int64_t* value) {
   return rc == SQLITE_DONE ? SQLITE_ERROR : rc;
 }
 
-std::vector<std::string> SortedUnique(std::vector<std::string> tags) {
-  std::sort(tags.begin(), tags.end());
-  tags.erase(std::unique(tags.begin(), tags.end()), tags.end());
-  return tags;
-}
-
-// Unpacks the "<bytes>:<tag>..." column; false when it is malformed.
-bool UnpackTags(std::string_view packed, std::vector<std::string>* tags) {
-  while (!packed.empty()) {
-    size_t colon = packed.find(':');
-    if (colon == std::string_view::npos) return false;
-    size_t length = 0;
-    auto [end, ec] =
-        std::from_chars(packed.data(), packed.data() + colon, length);
-    if (ec != std::errc() || end != packed.data() + colon ||
-        length > packed.size() - colon - 1) {
-      return false;
-    }
-    tags->emplace_back(packed.substr(colon + 1, length));
-    packed.remove_prefix(colon + 1 + length);
-  }
-  *tags = SortedUnique(std::move(*tags));
-  return true;
-}
-
 // Reads a row of kGetLinkSql or kListLinksSql.
 bool ReadLink(const Statement& row, Link* link) {
   link->slug = row.Text(0);
@@ -787,10 +777,6 @@ bool ReadLink(const Statement& row, Link* link) {
   link->password_hash = row.Text(14);
   link->tags.clear();
   return UnpackTags(row.Text(12), &link->tags);
-}
-
-Status NotFound(std::string_view slug) {
-  return Status::NotFound("link " + Quoted(slug) + " not found");
 }
 
 Status TagsDamaged(const std::string& path, std::string_view slug) {
@@ -836,11 +822,6 @@ Status RecordHistory(SqliteConnection& connection, const std::string& path,
     return SqliteError(rc, connection, path, "recording link history");
   }
   return Status::Ok();
-}
-
-bool ValidScope(int64_t scope) {
-  return scope >= static_cast<int64_t>(Scope::kRead) &&
-         scope <= static_cast<int64_t>(Scope::kAdmin);
 }
 
 // Reads a row of kFindTokenSql or kListTokensSql; Corruption for a scope
@@ -904,41 +885,6 @@ Status InsertTags(SqliteConnection& connection, const std::string& path,
     }
   }
   return Status::Ok();
-}
-
-// Cursors are "c<created_at>.<id>" of the last link of a page, in canonical
-// decimal; anything else is refused rather than guessed at.
-std::string MakeCursor(int64_t created_at, int64_t id) {
-  return "c" + std::to_string(created_at) + "." + std::to_string(id);
-}
-
-bool ParseCanonicalInt(std::string_view text, int64_t* value) {
-  if (text.empty()) return false;
-  auto [end, ec] =
-      std::from_chars(text.data(), text.data() + text.size(), *value);
-  return ec == std::errc() && end == text.data() + text.size() &&
-         std::to_string(*value) == text;
-}
-
-bool ParseCursor(std::string_view cursor, int64_t* created_at, int64_t* id) {
-  if (cursor.size() > 48 || cursor.empty() || cursor[0] != 'c') return false;
-  cursor.remove_prefix(1);
-  size_t dot = cursor.find('.');
-  if (dot == std::string_view::npos) return false;
-  return ParseCanonicalInt(cursor.substr(0, dot), created_at) &&
-         ParseCanonicalInt(cursor.substr(dot + 1), id) && *id > 0;
-}
-
-// The LIKE pattern for a substring search, with the pattern characters of
-// the search itself escaped.
-std::string ContainsPattern(std::string_view search) {
-  std::string pattern = "%";
-  for (char c : search) {
-    if (c == '%' || c == '_' || c == '\\') pattern += '\\';
-    pattern += c;
-  }
-  pattern += '%';
-  return pattern;
 }
 
 // The changes of an "import" history entry: those of a create, as
@@ -1518,6 +1464,58 @@ Result<std::vector<HistoryEntry>> SqliteStore::LinkHistory(
   return entries;
 }
 
+Result<std::vector<HistoryEntry>> SqliteStore::HistoryAfter(int64_t after_seq,
+                                                            int limit) {
+  ReaderLease lease(*readers_);
+  SqliteConnection& c = *lease;
+  Statement list = c.Prepare(kHistoryAfterSql);
+  list.Bind(1, after_seq);
+  list.Bind(2, int64_t{std::clamp(limit, 1, kMaxListLimit)});
+  std::vector<HistoryEntry> entries;
+  int rc;
+  while ((rc = list.Step()) == SQLITE_ROW) {
+    HistoryEntry entry;
+    entry.seq = list.Int(0);
+    entry.slug = list.Text(1);
+    entry.at = list.Int(2);
+    entry.actor = list.Text(3);
+    entry.action = list.Text(4);
+    entry.changes = list.Text(5);
+    entries.push_back(std::move(entry));
+  }
+  if (rc != SQLITE_DONE) {
+    return SqliteError(rc, c, path_, "reading link history");
+  }
+  return entries;
+}
+
+Status SqliteStore::AppendHistory(const std::vector<HistoryEntry>& entries) {
+  constexpr char kAction[] = "storing link history";
+  for (const HistoryEntry& entry : entries) {
+    if (entry.slug.empty()) {
+      return Status::InvalidArgument("slug: must not be empty");
+    }
+  }
+  if (entries.empty()) return Status::Ok();
+  std::lock_guard<std::mutex> lock(writer_mu_);
+  SqliteConnection& c = *writer_;
+  WriteTransaction txn(c);
+  int rc = txn.Begin();
+  if (rc != SQLITE_OK) return SqliteError(rc, c, path_, kAction);
+  for (const HistoryEntry& entry : entries) {
+    if (Status s = RecordHistory(c, path_, SlugKey(entry.slug, case_sensitive_),
+                                 entry.slug, entry.at, entry.actor,
+                                 entry.action, entry.changes);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if ((rc = txn.Commit()) != SQLITE_OK) {
+    return SqliteError(rc, c, path_, kAction);
+  }
+  return Status::Ok();
+}
+
 Status SqliteStore::CreateToken(const Token& token) {
   constexpr char kAction[] = "creating a token";
   if (token.name.empty()) {
@@ -1967,8 +1965,8 @@ Result<StoreBackup> SqliteStore::WriteBackup() {
   int fd = ::mkostemp(copy.data(), O_CLOEXEC);
   if (fd < 0) {
     int err = errno;
-    return Status::IOError("cannot make a backup copy beside " +
-                           Quoted(path_) + ": " + ErrnoText(err) +
+    return Status::IOError("cannot make a backup copy beside " + Quoted(path_) +
+                           ": " + ErrnoText(err) +
                            "; shortyd needs write access and free space in "
                            "the database's directory");
   }
@@ -2058,7 +2056,8 @@ Result<SqliteStore::BackupCheck> SqliteStore::CheckBackup(
   }
   if (version < 1 || version > kSchemaVersion) {
     return Status::Corruption(Quoted(path) + " has schema version " +
-                              std::to_string(version) + ", which this shorty "
+                              std::to_string(version) +
+                              ", which this shorty "
                               "does not know (1 to " +
                               std::to_string(kSchemaVersion) + ")");
   }
@@ -2079,9 +2078,8 @@ Result<SqliteStore::BackupCheck> SqliteStore::CheckBackup(
     }
   }
   if (!problems.empty()) {
-    return Status::Corruption(Quoted(path) +
-                              " is damaged (integrity_check: " + problems +
-                              ")");
+    return Status::Corruption(
+        Quoted(path) + " is damaged (integrity_check: " + problems + ")");
   }
   BackupCheck result;
   result.schema_version = static_cast<int>(version);

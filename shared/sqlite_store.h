@@ -95,6 +95,9 @@ class SqliteStore : public Store {
   // opened read-only without -wal and -shm files.
   Result<StoreBackup> WriteBackup() override;
   Status Ping() override;
+  Result<std::vector<HistoryEntry>> HistoryAfter(int64_t after_seq,
+                                                 int limit) override;
+  Status AppendHistory(const std::vector<HistoryEntry>& entries) override;
 
   const std::string& path() const { return path_; }
 

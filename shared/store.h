@@ -191,6 +191,34 @@ class Store {
   // clean shutdown.
   virtual Status Checkpoint() = 0;
 
+  // Copying a whole store into another (shortyd migrate) needs two things
+  // the methods above do not give: the history of slugs that have no link
+  // any more, and a way to store it. A store that does not support them
+  // answers Internal "... not supported"; SQLite and PostgreSQL do.
+
+  // Every history entry of every slug, deleted links' too, with seq >
+  // after_seq, oldest first, at most `limit` (clamped to 1..1000); empty
+  // after the last. Entries are read as of one moment for each call.
+  virtual Result<std::vector<HistoryEntry>> HistoryAfter(int64_t after_seq,
+                                                         int limit) {
+    (void)after_seq;
+    (void)limit;
+    return Status::Internal(
+        "reading all history is not supported by this "
+        "store");
+  }
+
+  // Stores history entries as given (slug, at, actor, action and changes;
+  // each gets a new seq, in the order given) in one transaction, whether or
+  // not a link of the slug exists; InvalidArgument for an entry with an
+  // empty slug, and nothing stored. Durable on return.
+  virtual Status AppendHistory(const std::vector<HistoryEntry>& entries) {
+    (void)entries;
+    return Status::Internal(
+        "storing history entries is not supported by "
+        "this store");
+  }
+
   // A cheap, real check that the store can serve now: a trivial read, and
   // that the database is still the one opened (for SQLite: the file at the
   // configured path is the same file, not moved, deleted or replaced).

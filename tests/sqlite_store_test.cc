@@ -278,6 +278,79 @@ TEST_CASE("sqlite: links survive closing and reopening") {
   }
 }
 
+TEST_CASE("sqlite: HistoryAfter reads every slug's history, deleted too") {
+  TempDir dir;
+  auto store = MustOpen(dir.File("links.db"));
+  REQUIRE(store->CreateLink(NewLink("Kept")).ok());
+  REQUIRE(store->CreateLink(NewLink("gone")).ok());
+  LinkPatch patch;
+  patch.title = "new title";
+  REQUIRE(store->UpdateLink("kept", patch, kNow + 1, "editor").ok());
+  REQUIRE(store->DeleteLink("gone", kNow + 2, "remover").ok());
+
+  Result<std::vector<HistoryEntry>> all = store->HistoryAfter(0, 1000);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 4);
+  const char* slugs[] = {"Kept", "gone", "Kept", "gone"};
+  const char* actions[] = {"create", "create", "edit", "delete"};
+  for (size_t i = 0; i < all->size(); ++i) {
+    CHECK((*all)[i].slug == slugs[i]);
+    CHECK((*all)[i].action == actions[i]);
+    if (i > 0) CHECK((*all)[i].seq > (*all)[i - 1].seq);
+  }
+  CHECK((*all)[3].actor == "remover");
+  CHECK((*all)[3].at == kNow + 2);
+
+  // Pages: after a seq, at most a limit; nothing after the last.
+  Result<std::vector<HistoryEntry>> page =
+      store->HistoryAfter((*all)[1].seq, 1);
+  REQUIRE(page.ok());
+  REQUIRE(page->size() == 1);
+  CHECK((*page)[0].seq == (*all)[2].seq);
+  page = store->HistoryAfter((*all)[3].seq, 10);
+  REQUIRE(page.ok());
+  CHECK(page->empty());
+}
+
+TEST_CASE("sqlite: AppendHistory stores entries as given, links or not") {
+  TempDir dir;
+  auto store = MustOpen(dir.File("links.db"));
+  HistoryEntry created;
+  created.slug = "Old";
+  created.at = kNow - 100;
+  created.actor = "alice";
+  created.action = "create";
+  created.changes = R"({"target":[null,"https://example.com/"]})";
+  HistoryEntry deleted = created;
+  deleted.at = kNow - 50;
+  deleted.actor = "bob";
+  deleted.action = "delete";
+  deleted.changes = R"({"target":["https://example.com/",null]})";
+  REQUIRE(store->AppendHistory({created, deleted}).ok());
+
+  Result<std::vector<HistoryEntry>> history = store->LinkHistory("old", 10);
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == 2);
+  CHECK((*history)[0].slug == "Old");
+  CHECK((*history)[0].at == kNow - 100);
+  CHECK((*history)[0].actor == "alice");
+  CHECK((*history)[0].action == "create");
+  CHECK((*history)[0].changes == created.changes);
+  CHECK((*history)[1].actor == "bob");
+  CHECK((*history)[1].action == "delete");
+  CHECK(store->GetLink("old").status().code() == Code::kNotFound);
+
+  // An entry without a slug stores nothing at all.
+  HistoryEntry nameless = created;
+  nameless.slug = "";
+  Status refused = store->AppendHistory({created, nameless});
+  CHECK(refused.code() == Code::kInvalidArgument);
+  history = store->LinkHistory("old", 10);
+  REQUIRE(history.ok());
+  CHECK(history->size() == 2);
+  CHECK(store->AppendHistory({}).ok());
+}
+
 TEST_CASE("sqlite: a second Open of the same database is refused") {
   TempDir dir;
   std::string path = dir.File("links.db");
@@ -758,6 +831,45 @@ TEST_CASE("sqlite: Ping fails while the database file is moved away") {
   Status back = store->Ping();
   INFO(back.message());
   CHECK(back.ok());
+}
+
+// Part of the Store contract for stores that write backups (PostgreSQL is
+// backed up with its own tools: its WriteBackup refuses).
+TEST_CASE("sqlite: WriteBackup copies one moment while creates go on") {
+  TempDir dir;
+  auto store = MustOpen(dir.File("links.db"));
+  for (int i = 0; i < 200; ++i) {
+    REQUIRE(store->CreateLink(NewLink("pre" + std::to_string(i))).ok());
+  }
+  std::atomic<bool> stop{false};
+  std::atomic<int> created{0};
+  std::thread writer([&] {
+    for (int i = 0; !stop; ++i) {
+      if (store->CreateLink(NewLink("during" + std::to_string(i))).ok()) {
+        ++created;
+      }
+    }
+  });
+  const int64_t before = 200 + created;
+  Result<StoreBackup> backup = store->WriteBackup();
+  const int64_t after = 200 + created;
+  stop = true;
+  writer.join();
+  INFO(backup.status().message());
+  REQUIRE(backup.ok());
+  CHECK(backup->links >= before);
+  CHECK(backup->links <= after + 1);
+  CHECK(backup->bytes > 0);
+  struct stat st {};
+  REQUIRE(::stat(backup->path.c_str(), &st) == 0);
+  CHECK(st.st_size == backup->bytes);
+  // A second backup is another file; the caller removes each.
+  Result<StoreBackup> second = store->WriteBackup();
+  REQUIRE(second.ok());
+  CHECK(second->path != backup->path);
+  CHECK(second->links == store->Info()->links);
+  CHECK(::unlink(backup->path.c_str()) == 0);
+  CHECK(::unlink(second->path.c_str()) == 0);
 }
 
 TEST_CASE("sqlite: a backup copy passes CheckBackup and opens as a store") {

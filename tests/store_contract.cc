@@ -5,9 +5,6 @@
 
 #include <doctest/doctest.h>
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <nlohmann/json.hpp>
@@ -1636,7 +1633,7 @@ TEST_CASE("store: Ping answers OK while the store serves, from many threads") {
   CHECK(store->Info()->links == 1);
 }
 
-// --- Import, export pages and backups -----------------------------------
+// --- Import and export pages -----------------------------------------
 
 ImportedLink Imported(const std::string& slug, const std::string& target) {
   ImportedLink imported;
@@ -1824,42 +1821,6 @@ TEST_CASE("store: ListAllLinks visits every link once, by folded slug") {
   REQUIRE(empty.ok());
   CHECK(empty->links.empty());
   CHECK(empty->next_cursor.empty());
-}
-
-TEST_CASE("store: WriteBackup copies one moment while creates go on") {
-  auto store = Make();
-  for (int i = 0; i < 200; ++i) {
-    MustCreate(*store, NewLink("pre" + std::to_string(i)));
-  }
-  std::atomic<bool> stop{false};
-  std::atomic<int> created{0};
-  std::thread writer([&] {
-    for (int i = 0; !stop; ++i) {
-      if (store->CreateLink(NewLink("during" + std::to_string(i))).ok()) {
-        ++created;
-      }
-    }
-  });
-  const int64_t before = 200 + created;
-  Result<StoreBackup> backup = store->WriteBackup();
-  const int64_t after = 200 + created;
-  stop = true;
-  writer.join();
-  INFO(backup.status().message());
-  REQUIRE(backup.ok());
-  CHECK(backup->links >= before);
-  CHECK(backup->links <= after + 1);
-  CHECK(backup->bytes > 0);
-  struct stat st {};
-  REQUIRE(::stat(backup->path.c_str(), &st) == 0);
-  CHECK(st.st_size == backup->bytes);
-  // A second backup is another file; the caller removes each.
-  Result<StoreBackup> second = store->WriteBackup();
-  REQUIRE(second.ok());
-  CHECK(second->path != backup->path);
-  CHECK(second->links == store->Info()->links);
-  CHECK(::unlink(backup->path.c_str()) == 0);
-  CHECK(::unlink(second->path.c_str()) == 0);
 }
 
 }  // namespace
