@@ -151,21 +151,92 @@ ServiceOptions ServiceOptionsFor(
   return o;
 }
 
+Result<OpenedStore> OpenLinkStore(const DaemonConfig& config) {
+  OpenedStore opened;
+  if (config.backend == "postgres") {
+    PgOptions options;
+    options.conninfo = config.postgres;
+    options.read_conninfo = config.postgres_read;
+    options.case_sensitive = config.case_sensitive;
+    options.connections = config.postgres_connections;
+    Result<std::unique_ptr<PgStore>> store = PgStore::Open(options);
+    if (!store.ok()) return store.status();
+    opened.postgres = store->get();
+    opened.store = std::move(*store);
+    return opened;
+  }
+  SqliteOptions options;
+  options.path = config.path;
+  options.full_sync = config.synchronous == "full";
+  options.case_sensitive = config.case_sensitive;
+  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(options);
+  if (!store.ok()) return store.status();
+  opened.store = std::move(*store);
+  return opened;
+}
+
+std::string DescribeStore(const DaemonConfig& config) {
+  if (config.backend != "postgres") return "database " + config.path;
+  std::string out = "PostgreSQL " + ConninfoForLog(config.postgres);
+  if (!config.postgres_read.empty()) {
+    out += " (reads from " + ConninfoForLog(config.postgres_read) + ")";
+  }
+  return out;
+}
+
+CacheInvalidator::CacheInvalidator(Metrics* metrics)
+    : invalidations_(metrics->AddCounter(
+          "shorty_redirect_cache_remote_invalidations_total",
+          "Links forgotten by the redirect cache because a change notice "
+          "from PostgreSQL named them (writes by any node, this one too).")),
+      resyncs_(metrics->AddCounter(
+          "shorty_redirect_cache_resyncs_total",
+          "Times the redirect cache was emptied because the listener for "
+          "PostgreSQL's change notices (re)connected and may have missed "
+          "some.")) {}
+
+void CacheInvalidator::Attach(RedirectCache* cache) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cache_ = cache;
+}
+
+void CacheInvalidator::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cache_ = nullptr;
+}
+
+void CacheInvalidator::Changed(const std::string& slug_key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cache_ == nullptr) return;
+  cache_->Invalidate(slug_key);
+  invalidations_->Inc();
+}
+
+void CacheInvalidator::Resync() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (cache_ == nullptr) return;
+  cache_->Clear();
+  resyncs_->Inc();
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config,
                                               const PassedSockets& passed) {
+  Result<OpenedStore> opened = OpenLinkStore(config);
+  if (!opened.ok()) return opened.status();
+  return Start(config, passed, std::move(*opened));
+}
+
+Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config,
+                                              const PassedSockets& passed,
+                                              OpenedStore store) {
   std::unique_ptr<Daemon> d(new Daemon());
   d->config_ = config;
   d->metrics_ = std::make_unique<DaemonMetrics>();
   d->metrics_public_ = config.metrics_public;
   Metrics* registry = &d->metrics_->registry;
 
-  SqliteOptions store_options;
-  store_options.path = config.path;
-  store_options.full_sync = config.synchronous == "full";
-  store_options.case_sensitive = config.case_sensitive;
-  Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(store_options);
-  if (!store.ok()) return store.status();
-  d->store_ = std::make_unique<TimedStore>(std::move(*store), registry);
+  d->postgres_ = store.postgres;
+  d->store_ = std::make_unique<TimedStore>(std::move(store.store), registry);
   // A scrape costs at most one count of the links every few seconds, and
   // /-/ready at most one probe of the database a second.
   RegisterLinkCount(registry, d->store_.get(), std::chrono::seconds(5));
@@ -239,6 +310,24 @@ Result<std::unique_ptr<Daemon>> Daemon::Start(const DaemonConfig& config,
       d->store_.get(), d->visits_.get(), &d->random_, clock,
       ServiceOptionsFor(ListeningOn(config, *d), d->http_port_, *blocked),
       static_cast<size_t>(config.cache_entries));
+
+  LinkService* service = d->service_.get();
+  RegisterCacheMetrics(
+      registry, [service] { return service->redirect_cache()->Figures(); });
+
+  if (d->postgres_ != nullptr) {
+    // Other nodes write to the same database: each change notice forgets
+    // one link here, and a listener that lost its connection may have
+    // missed some, so after each (re)connection everything is forgotten.
+    // Nothing else empties the cache: while PostgreSQL is away, cached
+    // links keep redirecting.
+    d->invalidator_ = std::make_shared<CacheInvalidator>(registry);
+    d->invalidator_->Attach(d->service_->redirect_cache());
+    std::shared_ptr<CacheInvalidator> invalidator = d->invalidator_;
+    d->postgres_->WatchChanges(
+        [invalidator](const std::string& key) { invalidator->Changed(key); },
+        [invalidator] { invalidator->Resync(); });
+  }
 
   d->tokens_ =
       std::make_unique<TokenService>(d->store_.get(), &d->random_, clock);
@@ -315,12 +404,27 @@ Result<int64_t> Daemon::CheckHealth() {
   return info->links;
 }
 
+Status Daemon::CheckAlive() {
+  if (postgres_ == nullptr) return CheckHealth().status();
+  if (http_->failed()) {
+    return Status::Unavailable("the HTTP listener stopped accepting");
+  }
+  if (control_->failed()) {
+    return Status::Unavailable("the control socket stopped accepting");
+  }
+  return Status::Ok();
+}
+
 Status Daemon::Reload(const DaemonConfig& config) {
   auto blocked = LoadBlocklist(config);
   if (!blocked.ok()) return blocked.status();
   if (config.listen != config_.listen || config.socket != config_.socket ||
       config.path != config_.path || config.threads != config_.threads ||
       config.synchronous != config_.synchronous ||
+      config.backend != config_.backend ||
+      config.postgres != config_.postgres ||
+      config.postgres_read != config_.postgres_read ||
+      config.postgres_connections != config_.postgres_connections ||
       config.case_sensitive != config_.case_sensitive ||
       config.flush_interval_ms != config_.flush_interval_ms ||
       config.visit_retention_s != config_.visit_retention_s ||
@@ -344,6 +448,10 @@ Status Daemon::Reload(const DaemonConfig& config) {
   config_.path = kept.path;
   config_.threads = kept.threads;
   config_.synchronous = kept.synchronous;
+  config_.backend = kept.backend;
+  config_.postgres = kept.postgres;
+  config_.postgres_read = kept.postgres_read;
+  config_.postgres_connections = kept.postgres_connections;
   config_.case_sensitive = kept.case_sensitive;
   config_.flush_interval_ms = kept.flush_interval_ms;
   config_.visit_retention_s = kept.visit_retention_s;
@@ -359,6 +467,9 @@ void Daemon::Shutdown() {
   if (control_) control_->Stop();
   if (http_thread_.joinable()) http_thread_.join();
   if (control_thread_.joinable()) control_thread_.join();
+  // The change watcher runs until the store is closed, after service_ and
+  // its cache are gone.
+  if (invalidator_) invalidator_->Detach();
   if (visits_) visits_->Stop();
   if (store_) {
     Status s = store_->Checkpoint();

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_set>
@@ -18,6 +19,7 @@
 #include "shared/config.h"
 #include "shared/import_service.h"
 #include "shared/link_service.h"
+#include "shared/pg_store.h"
 #include "shared/random.h"
 #include "shared/rate_limit.h"
 #include "shared/status.h"
@@ -37,6 +39,43 @@ ServiceOptions ServiceOptionsFor(
 Result<std::shared_ptr<const std::unordered_set<std::string>>> LoadBlocklist(
     const DaemonConfig& config);
 
+// The link store storage.backend names, opened: SQLite at storage.path, or
+// PostgreSQL at storage.postgres (reads at storage.postgres_read when set).
+struct OpenedStore {
+  std::unique_ptr<Store> store;
+  PgStore* postgres = nullptr;  // the same store, when it is PostgreSQL
+};
+
+// Opens the store once, without retrying. The errors of SqliteStore::Open or
+// PgStore::Open (Unavailable while PostgreSQL cannot be reached), their
+// messages never holding a password.
+Result<OpenedStore> OpenLinkStore(const DaemonConfig& config);
+
+// "database /var/lib/shorty/shorty.db" or "PostgreSQL host=db ... (reads
+// from host=replica ...)", passwords REDACTED (ConninfoForLog): for logs.
+std::string DescribeStore(const DaemonConfig& config);
+
+// Forwards PostgreSQL's change notices to a redirect cache: Changed forgets
+// one link, Resync everything. Until Attach and after Detach it does nothing,
+// so a notice that arrives while the daemon shuts down touches nothing
+// freed. Thread-safe.
+class CacheInvalidator {
+ public:
+  // Registers shorty_redirect_cache_remote_invalidations_total and
+  // shorty_redirect_cache_resyncs_total on `metrics`.
+  explicit CacheInvalidator(Metrics* metrics);
+  void Attach(RedirectCache* cache);
+  void Detach();
+  void Changed(const std::string& slug_key);
+  void Resync();
+
+ private:
+  std::mutex mu_;
+  RedirectCache* cache_ = nullptr;  // guarded by mu_
+  Counter* invalidations_;
+  Counter* resyncs_;
+};
+
 class Daemon {
  public:
   // Opens the database (refusing a corrupt one or one in use), binds the
@@ -46,6 +85,11 @@ class Daemon {
   // ignored. Errors name what failed and what to do.
   static Result<std::unique_ptr<Daemon>> Start(
       const DaemonConfig& config, const PassedSockets& passed = {});
+  // The same over a store already opened with OpenLinkStore(config) (the
+  // caller may have waited for PostgreSQL to come up).
+  static Result<std::unique_ptr<Daemon>> Start(const DaemonConfig& config,
+                                               const PassedSockets& passed,
+                                               OpenedStore store);
 
   ~Daemon();  // Shutdown() if not done
 
@@ -63,6 +107,13 @@ class Daemon {
   // answers a read and both listeners still accept connections; Unavailable
   // saying what is wrong otherwise. Thread-safe.
   Result<int64_t> CheckHealth();
+
+  // For the service manager's watchdog: whether a restart could help. Both
+  // listeners must accept and, for SQLite, the database must answer. A
+  // PostgreSQL server that is away is not shortyd's fault and a restart
+  // would not bring it back, only empty the redirect cache that keeps links
+  // working meanwhile: that shows in /-/ready instead. Thread-safe.
+  Status CheckAlive();
 
   // Applies the settings a running daemon can change (link rules and the
   // blocklist, default status, slug length, public URL); on error (an
@@ -83,7 +134,10 @@ class Daemon {
   // First, so it outlives everything that updates it.
   std::unique_ptr<DaemonMetrics> metrics_;
   std::atomic<bool> metrics_public_{false};  // server.metrics_public
-  std::unique_ptr<Store> store_;  // a TimedStore over the SQLite store
+  std::unique_ptr<Store> store_;  // a TimedStore over SQLite or PostgreSQL
+  PgStore* postgres_ = nullptr;   // inside store_, when it is PostgreSQL
+  // Shared with PostgreSQL's change watcher, which may outlive service_.
+  std::shared_ptr<CacheInvalidator> invalidator_;
   std::unique_ptr<StoreProbe> store_probe_;  // for /-/ready
   std::unique_ptr<VisitCounter> visits_;
   SystemRandom random_;

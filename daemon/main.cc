@@ -10,16 +10,20 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 #include "daemon/daemon.h"
 #include "daemon/files.h"
 #include "daemon/log.h"
+#include "daemon/migrate.h"
 #include "daemon/systemd.h"
 #include "shared/config.h"
 
@@ -42,6 +46,10 @@ struct Flags {
   std::string public_url;
   bool check_config = false;
   bool version = false;
+  // shortyd migrate --from sqlite:PATH --to postgres:CONNINFO
+  bool migrate = false;
+  std::string migrate_from;
+  std::string migrate_to;
 };
 
 // Defaults < file < SHORTY_* environment < flags.
@@ -83,7 +91,7 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, std::string* source) {
   unsigned uid = static_cast<unsigned>(::getuid());
   if (config.socket.empty()) config.socket = DefaultSocketPath(env, uid);
   if (config.path.empty()) config.path = DefaultDatabasePath(env, uid);
-  if (config.path.empty()) {
+  if (config.path.empty() && config.backend == "sqlite") {
     return Status::InvalidArgument(
         "storage.path: no default place for the database (HOME is not set); "
         "give one with --db PATH or storage.path");
@@ -91,6 +99,50 @@ Result<DaemonConfig> LoadConfig(const Flags& flags, std::string* source) {
   s = ValidateDaemonConfig(config);
   if (!s.ok()) return s;
   return config;
+}
+
+// shortyd migrate: prints what it did on stdout, problems on stderr.
+int RunMigrate(const Flags& flags, const DaemonConfig& config) {
+  auto usage = [](const std::string& message) {
+    std::fprintf(stderr, "shortyd migrate: %s\n", message.c_str());
+    return kExitUsage;
+  };
+  constexpr std::string_view kSqlite = "sqlite:";
+  constexpr std::string_view kPostgres = "postgres:";
+  const std::string_view from = flags.migrate_from;
+  const std::string_view to = flags.migrate_to;
+  if (from.substr(0, kSqlite.size()) != kSqlite ||
+      from.size() == kSqlite.size()) {
+    return usage(
+        "--from: give the SQLite database as sqlite:PATH, e.g. "
+        "--from sqlite:/var/lib/shorty/shorty.db");
+  }
+  if (to.substr(0, kPostgres.size()) != kPostgres) {
+    return usage(
+        "--to: give the PostgreSQL database as postgres:CONNINFO, e.g. "
+        "--to 'postgres:host=db.example.com dbname=shorty user=shorty'");
+  }
+  MigrationRequest request;
+  request.sqlite_path = std::string(from.substr(kSqlite.size()));
+  request.postgres = std::string(to.substr(kPostgres.size()));
+  request.case_sensitive = config.case_sensitive;
+  request.connections = std::min(config.postgres_connections, 4);
+  std::printf("shortyd migrate: from sqlite:%s to postgres:%s\n",
+              request.sqlite_path.c_str(),
+              ConninfoForLog(request.postgres).c_str());
+  std::fflush(stdout);
+  Result<MigrationReport> report =
+      Migrate(request, [](const std::string& line) {
+        std::printf("  %s\n", line.c_str());
+        std::fflush(stdout);
+      });
+  if (!report.ok()) {
+    std::fprintf(stderr, "shortyd migrate: %s\n",
+                 report.status().message().c_str());
+    return kExitFailure;
+  }
+  std::printf("%s", FormatMigrationReport(*report).c_str());
+  return kExitOk;
 }
 
 // A STATUS= value: one line, however the message reads.
@@ -108,6 +160,59 @@ std::string ServingStatus(Daemon& daemon) {
   return "serving " + what + " on " + daemon.http_address();
 }
 
+// "60s", "1500ms".
+std::string WaitText(int64_t ms) {
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + "s"
+                        : std::to_string(ms) + "ms";
+}
+
+// Retries OpenLinkStore until PostgreSQL answers, storage.postgres_wait
+// runs out, or SIGTERM or SIGINT (blocked in `signals`) asks shortyd to stop
+// (*stopped). `first` is the failure that started the wait.
+template <typename Notify>
+Result<OpenedStore> WaitForPostgres(const DaemonConfig& config,
+                                    const sigset_t& signals, Status first,
+                                    const Notify& notify, bool* stopped) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline =
+      Clock::now() + std::chrono::milliseconds(config.postgres_wait_ms);
+  Log(Priority::kWarning, "waiting for PostgreSQL, for up to " +
+                              WaitText(config.postgres_wait_ms) +
+                              " (storage.postgres_wait): " + first.message());
+  Status last = first;
+  for (int attempt = 0;; ++attempt) {
+    notify("STATUS=" + StatusLine("waiting for PostgreSQL: " + last.message()));
+    const auto left = deadline - Clock::now();
+    if (left <= Clock::duration::zero()) return last;
+    // Half a second at first, then up to 5 s between tries.
+    auto pause =
+        std::chrono::milliseconds(std::min(5000, 500 << std::min(attempt, 4)));
+    if (pause > left) {
+      pause = std::chrono::duration_cast<std::chrono::milliseconds>(left);
+    }
+    timespec timeout{};
+    timeout.tv_sec = static_cast<time_t>(pause.count() / 1000);
+    timeout.tv_nsec = static_cast<long>(pause.count() % 1000) * 1000000L;
+    const int sig = sigtimedwait(&signals, nullptr, &timeout);
+    if (sig == SIGTERM || sig == SIGINT) {
+      Log(Priority::kInfo, std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") +
+                               " while waiting for PostgreSQL: stopped");
+      *stopped = true;
+      return last;
+    }
+    Result<OpenedStore> store = OpenLinkStore(config);
+    if (store.ok() || store.status().code() != Code::kUnavailable) {
+      if (store.ok()) Log(Priority::kInfo, "PostgreSQL answers now");
+      return store;
+    }
+    if (store.status().message() != last.message()) {
+      Log(Priority::kWarning,
+          "still waiting for PostgreSQL: " + store.status().message());
+    }
+    last = store.status();
+  }
+}
+
 int Run(const Flags& flags) {
   const Environment env = EnvironmentFrom(environ);
   InitLog(env);
@@ -121,6 +226,7 @@ int Run(const Flags& flags) {
     std::printf("shortyd: configuration OK (%s)\n", source.c_str());
     return kExitOk;
   }
+  if (flags.migrate) return RunMigrate(flags, *config);
 
   // The database, its WAL and the lock file are no one else's to read.
   ::umask(027);
@@ -154,17 +260,47 @@ int Run(const Flags& flags) {
                     WatchdogTimeout(env, static_cast<long>(::getpid())),
                     [&running]() -> Status {
                       Daemon* d = running.load();
-                      return d ? d->CheckHealth().status() : Status::Ok();
+                      return d ? d->CheckAlive() : Status::Ok();
                     });
   watchdog.Start();
 
-  Status s = MakeParentDirectories(config->path);
-  if (!s.ok()) {
-    Log(Priority::kError, s.message());
-    notify("STATUS=" + StatusLine(s.message()));
+  if (config->backend == "sqlite") {
+    Status s = MakeParentDirectories(config->path);
+    if (!s.ok()) {
+      Log(Priority::kError, s.message());
+      notify("STATUS=" + StatusLine(s.message()));
+      return kExitFailure;
+    }
+  }
+  Result<OpenedStore> store = OpenLinkStore(*config);
+  if (!store.ok() && config->backend == "postgres" &&
+      store.status().code() == Code::kUnavailable &&
+      config->postgres_wait_ms > 0) {
+    // PostgreSQL often comes up after shortyd (boot order, a failover, a
+    // restart of the database alone): wait for it, still stoppable, rather
+    // than fail and burn through the service manager's restart limit.
+    bool stopped = false;
+    store = WaitForPostgres(*config, signals, store.status(), notify, &stopped);
+    if (stopped) return kExitOk;
+  }
+  if (!store.ok()) {
+    std::string message = store.status().message();
+    if (config->backend == "postgres" &&
+        store.status().code() == Code::kUnavailable) {
+      message = "cannot start: " +
+                (config->postgres_wait_ms > 0
+                     ? "gave up on PostgreSQL after " +
+                           WaitText(config->postgres_wait_ms) +
+                           " (storage.postgres_wait): "
+                     : std::string()) +
+                message;
+    }
+    Log(Priority::kError, message);
+    notify("STATUS=" + StatusLine(message));
     return kExitFailure;
   }
-  Result<std::unique_ptr<Daemon>> daemon = Daemon::Start(*config, *passed);
+  Result<std::unique_ptr<Daemon>> daemon =
+      Daemon::Start(*config, *passed, std::move(*store));
   if (!daemon.ok()) {
     Log(Priority::kError, daemon.status().message());
     notify("STATUS=" + StatusLine(daemon.status().message()));
@@ -181,7 +317,7 @@ int Run(const Flags& flags) {
                            std::to_string((*daemon)->http_port()) + " (" +
                            (*daemon)->http_address() + http_from +
                            "), control socket " + (*daemon)->socket_path() +
-                           control_from + ", database " + config->path);
+                           control_from + ", " + DescribeStore(*config));
   notify("READY=1\nSTATUS=" + StatusLine(ServingStatus(**daemon)));
 
   for (;;) {
@@ -252,6 +388,20 @@ int main(int argc, char** argv) {
   app.add_flag("--check-config", flags.check_config,
                "validate the configuration and exit");
   app.add_flag("--version", flags.version, "print the version and exit");
+  CLI::App* migrate = app.add_subcommand(
+      "migrate",
+      "copy every link, its history and visits, and every token from a "
+      "SQLite database into PostgreSQL, then check both hold the same");
+  migrate
+      ->add_option("--from", flags.migrate_from,
+                   "sqlite:PATH, the database to copy (stop shortyd on it "
+                   "first)")
+      ->required();
+  migrate
+      ->add_option("--to", flags.migrate_to,
+                   "postgres:CONNINFO, the PostgreSQL database to copy into "
+                   "(empty, or filled by an earlier run of the same copy)")
+      ->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -262,5 +412,6 @@ int main(int argc, char** argv) {
     std::printf("shortyd %s\n", SHORTY_VERSION);
     return 0;
   }
+  flags.migrate = migrate->parsed();
   return shorty::Run(flags);
 }

@@ -221,6 +221,15 @@ Status TimedStore::Ping() {
   return Timed(StoreOperation::kPing, [&] { return inner_->Ping(); });
 }
 
+Result<std::vector<HistoryEntry>> TimedStore::HistoryAfter(int64_t after_seq,
+                                                           int limit) {
+  return inner_->HistoryAfter(after_seq, limit);
+}
+
+Status TimedStore::AppendHistory(const std::vector<HistoryEntry>& entries) {
+  return inner_->AppendHistory(entries);
+}
+
 void RegisterLinkCount(Metrics* metrics, Store* store,
                        std::chrono::milliseconds max_age) {
   metrics->AddGaugeFunc(

@@ -91,6 +91,10 @@ class TimedStore : public Store {
   Result<StoreBackup> WriteBackup() override;
   Status Checkpoint() override;
   Status Ping() override;
+  // Handed on untimed: only shortyd migrate uses them, never a daemon.
+  Result<std::vector<HistoryEntry>> HistoryAfter(int64_t after_seq,
+                                                 int limit) override;
+  Status AppendHistory(const std::vector<HistoryEntry>& entries) override;
 
  private:
   // Times `call` as `operation`; returns what it returned.

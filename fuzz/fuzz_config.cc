@@ -27,16 +27,19 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
 
 // A new field must join the comparisons below and the starting configs;
 // this catches most additions (x86-64, libstdc++).
-static_assert(sizeof(DaemonConfig) == 408 && sizeof(ClientConfig) == 96,
+static_assert(sizeof(DaemonConfig) == 520 && sizeof(ClientConfig) == 96,
               "a config struct changed: update Same() and Starting*Config() "
               "in fuzz/fuzz_config.cc, then this size");
 
 bool Same(const DaemonConfig& a, const DaemonConfig& b) {
   return a.listen == b.listen && a.socket == b.socket &&
          a.public_url == b.public_url && a.threads == b.threads &&
-         a.access_log == b.access_log &&
-         a.metrics_public == b.metrics_public && a.path == b.path &&
-         a.synchronous == b.synchronous &&
+         a.access_log == b.access_log && a.metrics_public == b.metrics_public &&
+         a.backend == b.backend && a.path == b.path &&
+         a.synchronous == b.synchronous && a.postgres == b.postgres &&
+         a.postgres_read == b.postgres_read &&
+         a.postgres_connections == b.postgres_connections &&
+         a.postgres_wait_ms == b.postgres_wait_ms &&
          a.default_status == b.default_status &&
          a.slug_length == b.slug_length &&
          a.case_sensitive == b.case_sensitive && a.schemes == b.schemes &&
@@ -66,8 +69,13 @@ DaemonConfig StartingDaemonConfig() {
   c.threads = 8;
   c.access_log = "/var/log/fuzz/access.log";
   c.metrics_public = true;
+  c.backend = "postgres";
   c.path = "/var/lib/fuzz/shorty.db";
   c.synchronous = "full";
+  c.postgres = "host=fuzz dbname=shorty password=fuzz";
+  c.postgres_read = "postgresql://fuzz@replica/shorty";
+  c.postgres_connections = 3;
+  c.postgres_wait_ms = 5000;
   c.default_status = 301;
   c.slug_length = 8;
   c.case_sensitive = true;
@@ -95,11 +103,18 @@ ClientConfig StartingClientConfig() {
 }
 
 // A daemon config that was accepted holds only values its own checks
-// accept; the one cross-setting rule may still object.
+// accept; the cross-setting rules (public URL for a wildcard listener,
+// storage.postgres set exactly when the backend is PostgreSQL) may still
+// object.
 void CheckAcceptedDaemon(const DaemonConfig& config) {
   Status valid = shorty::ValidateDaemonConfig(config);
   Check(valid.ok() ||
-        StartsWith(valid.message(), "server.public_url: must be set when"));
+        StartsWith(valid.message(), "server.public_url: must be set when") ||
+        StartsWith(valid.message(), "storage.postgres: must be set when") ||
+        StartsWith(valid.message(), "storage.postgres: is set, but") ||
+        StartsWith(valid.message(), "storage.postgres_read: is set, but"));
+  // No message ever repeats a connection string, which may hold a password.
+  Check(valid.message().find("password=") == std::string::npos);
 }
 
 // A TOML basic string holding `text`, which toml++ already read as UTF-8.

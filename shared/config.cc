@@ -321,6 +321,30 @@ Status CheckSynchronous(std::string_view value) {
                                  std::string(value) + "\"");
 }
 
+Status CheckBackend(std::string_view value) {
+  if (value == "sqlite" || value == "postgres") return Status::Ok();
+  return Status::InvalidArgument("must be \"sqlite\" or \"postgres\", not \"" +
+                                 std::string(value) + "\"");
+}
+
+// A connection string may hold a password, so no message repeats it.
+Status CheckConninfo(std::string_view value) {
+  for (char c : value) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(
+          "contains a control character; write the connection string on "
+          "one line, e.g. \"host=db.example.com dbname=shorty user=shorty\"");
+    }
+  }
+  return Status::Ok();
+}
+
+Status CheckPostgresWait(int64_t milliseconds) {
+  if (milliseconds >= 0 && milliseconds <= 600000) return Status::Ok();
+  return Status::InvalidArgument("must be 0s..10m, not " +
+                                 std::to_string(milliseconds) + "ms");
+}
+
 Status CheckDefaultStatus(int64_t status) {
   if (status == 301 || status == 302 || status == 307 || status == 308) {
     return Status::Ok();
@@ -458,8 +482,14 @@ const Setting<DaemonConfig> kDaemonSettings[] = {
        c->metrics_public = v.flag;
        return Status::Ok();
      }},
+    {"storage.backend", Kind::kString, "\"sqlite\"",
+     "where links are kept: \"sqlite\" (one file) or \"postgres\" (shared by "
+     "several nodes)",
+     [](const Value& v, DaemonConfig* c) {
+       return CheckAndStore(v.text, CheckBackend, &c->backend);
+     }},
     {"storage.path", Kind::kString, "\"/var/lib/shorty/shorty.db\"",
-     "database file; \"\" for the default",
+     "SQLite database file; \"\" for the default",
      [](const Value& v, DaemonConfig* c) {
        c->path = v.text;
        return Status::Ok();
@@ -468,6 +498,34 @@ const Setting<DaemonConfig> kDaemonSettings[] = {
      "\"full\" also survives power loss; \"normal\" survives a crash",
      [](const Value& v, DaemonConfig* c) {
        return CheckAndStore(v.text, CheckSynchronous, &c->synchronous);
+     }},
+    {"storage.postgres", Kind::kString,
+     "\"host=db.example.com dbname=shorty user=shorty\"",
+     "libpq connection string of the PostgreSQL primary (backend "
+     "\"postgres\")",
+     [](const Value& v, DaemonConfig* c) {
+       return CheckAndStore(v.text, CheckConninfo, &c->postgres);
+     }},
+    {"storage.postgres_read", Kind::kString,
+     "\"host=replica.example.com dbname=shorty user=shorty\"",
+     "libpq connection string for reads, e.g. a streaming replica; \"\" = "
+     "the primary",
+     [](const Value& v, DaemonConfig* c) {
+       return CheckAndStore(v.text, CheckConninfo, &c->postgres_read);
+     }},
+    {"storage.postgres_connections", Kind::kInteger, "8",
+     "PostgreSQL connections in each pool, 1..64",
+     [](const Value& v, DaemonConfig* c) {
+       Status status = CheckRange(v.number, 1, 64);
+       if (status.ok()) c->postgres_connections = static_cast<int>(v.number);
+       return status;
+     }},
+    {"storage.postgres_wait", Kind::kString, "\"60s\"",
+     "how long shortyd waits at start for PostgreSQL to answer, 0s..10m",
+     [](const Value& v, DaemonConfig* c) {
+       Result<int64_t> ms = ParseMilliseconds(v.text);
+       if (!ms.ok()) return ms.status();
+       return CheckAndStore(*ms, CheckPostgresWait, &c->postgres_wait_ms);
      }},
     {"links.default_status", Kind::kInteger, "302",
      "redirect status of new links: 301, 302, 307 or 308",
@@ -950,7 +1008,13 @@ Status ValidateDaemonConfig(const DaemonConfig& config) {
            : NormalizeBaseUrl(config.public_url, false).status()},
       {"server.threads", CheckRange(config.threads, 1, 1024)},
       {"server.access_log", CheckAccessLog(config.access_log)},
+      {"storage.backend", CheckBackend(config.backend)},
       {"storage.synchronous", CheckSynchronous(config.synchronous)},
+      {"storage.postgres", CheckConninfo(config.postgres)},
+      {"storage.postgres_read", CheckConninfo(config.postgres_read)},
+      {"storage.postgres_connections",
+       CheckRange(config.postgres_connections, 1, 64)},
+      {"storage.postgres_wait", CheckPostgresWait(config.postgres_wait_ms)},
       {"links.default_status", CheckDefaultStatus(config.default_status)},
       {"links.slug_length", CheckRange(config.slug_length, 4, 32)},
       {"links.schemes", CheckSchemes(config.schemes)},
@@ -960,6 +1024,26 @@ Status ValidateDaemonConfig(const DaemonConfig& config) {
   };
   for (const auto& [key, status] : checks) {
     if (!status.ok()) return check(key, status);
+  }
+  if (config.backend == "postgres" && config.postgres.empty()) {
+    return Status::InvalidArgument(
+        "storage.postgres: must be set when storage.backend is \"postgres\": "
+        "give the primary's libpq connection string, e.g. postgres = "
+        "\"host=db.example.com dbname=shorty user=shorty\" (keep the "
+        "password in ~/.pgpass or PGPASSFILE), or SHORTY_STORAGE_POSTGRES");
+  }
+  if (config.backend != "postgres") {
+    const char* unused = !config.postgres.empty() ? "storage.postgres"
+                         : !config.postgres_read.empty()
+                             ? "storage.postgres_read"
+                             : nullptr;
+    if (unused != nullptr) {
+      return Status::InvalidArgument(
+          std::string(unused) + ": is set, but storage.backend is \"" +
+          config.backend +
+          "\", so it would not be used; set backend = \"postgres\" to keep "
+          "links in PostgreSQL, or remove it");
+    }
   }
   // The default public URL is http://LISTEN; with a wildcard address that
   // would hand out links no browser can follow.
@@ -1038,6 +1122,153 @@ std::string DefaultClientConfigPath(const Environment& env) {
   const std::string home = Variable(env, "HOME");
   if (!home.empty()) return JoinPath(home, ".config/shorty/config.toml");
   return "";
+}
+
+namespace {
+
+constexpr char kRedacted[] = "REDACTED";
+
+bool IsConninfoSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+         c == '\v';
+}
+
+bool IsConninfoUri(std::string_view text) {
+  return text.substr(0, 13) == "postgresql://" ||
+         text.substr(0, 11) == "postgres://";
+}
+
+// "pass%77ord" -> "password": libpq decodes URI parameter names too.
+std::string PercentDecoded(std::string_view text) {
+  auto hex = [](char c) -> int {
+    if (IsDigit(c)) return c - '0';
+    c = ToLower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+  };
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '%' && i + 2 < text.size() && hex(text[i + 1]) >= 0 &&
+        hex(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex(text[i + 1]) * 16 + hex(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// postgresql://user:secret@host/db?password=secret&sslmode=require
+std::string UriForLog(std::string_view uri) {
+  const size_t start = uri.find("://") + 3;
+  size_t authority_end = uri.find_first_of("/?", start);
+  if (authority_end == std::string_view::npos) authority_end = uri.size();
+  std::string out(uri.substr(0, start));
+  const std::string_view authority = uri.substr(start, authority_end - start);
+  const size_t at = authority.rfind('@');
+  if (at != std::string_view::npos) {
+    const std::string_view user_info = authority.substr(0, at);
+    const size_t colon = user_info.find(':');
+    if (colon != std::string_view::npos) {
+      out += std::string(user_info.substr(0, colon + 1)) + kRedacted;
+    } else {
+      out += std::string(user_info);
+    }
+    out += authority.substr(at);
+  } else {
+    out += authority;
+  }
+  const size_t query = uri.find('?', authority_end);
+  out += uri.substr(authority_end, query == std::string_view::npos
+                                       ? std::string_view::npos
+                                       : query - authority_end);
+  if (query == std::string_view::npos) return out;
+  out += '?';
+  std::string_view params = uri.substr(query + 1);
+  bool first = true;
+  while (true) {
+    const size_t amp = params.find('&');
+    const std::string_view param = params.substr(0, amp);
+    const size_t eq = param.find('=');
+    const std::string name = PercentDecoded(param.substr(0, eq));
+    if (!first) out += '&';
+    first = false;
+    if (eq != std::string_view::npos &&
+        (name == "password" ||
+         (name == "dbname" && PercentDecoded(param.substr(eq + 1)).find('=') !=
+                                  std::string::npos))) {
+      out += std::string(param.substr(0, eq + 1)) + kRedacted;
+    } else {
+      out += param;
+    }
+    if (amp == std::string_view::npos) break;
+    params.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string ConninfoForLog(std::string_view conninfo) {
+  constexpr char kHidden[] = "(connection string not shown)";
+  if (IsConninfoUri(conninfo)) return UriForLog(conninfo);
+  // keyword = value pairs, as libpq reads them: a value is quoted with '
+  // or runs to the next blank, and a backslash escapes the next character
+  // in either form.
+  std::string out;
+  size_t i = 0;
+  const size_t n = conninfo.size();
+  while (i < n) {
+    const size_t blank_start = i;
+    while (i < n && IsConninfoSpace(conninfo[i])) ++i;
+    out += conninfo.substr(blank_start, i - blank_start);
+    if (i == n) break;
+    const size_t keyword_start = i;
+    while (i < n && conninfo[i] != '=' && !IsConninfoSpace(conninfo[i])) ++i;
+    const std::string_view keyword =
+        conninfo.substr(keyword_start, i - keyword_start);
+    while (i < n && IsConninfoSpace(conninfo[i])) ++i;
+    if (i == n || conninfo[i] != '=' || keyword.empty()) return kHidden;
+    ++i;
+    while (i < n && IsConninfoSpace(conninfo[i])) ++i;
+    const size_t value_start = i;
+    std::string value;
+    if (i < n && conninfo[i] == '\'') {
+      ++i;
+      bool closed = false;
+      while (i < n) {
+        if (conninfo[i] == '\\' && i + 1 < n) {
+          value += conninfo[i + 1];
+          i += 2;
+        } else if (conninfo[i] == '\'') {
+          closed = true;
+          ++i;
+          break;
+        } else {
+          value += conninfo[i++];
+        }
+      }
+      if (!closed) return kHidden;
+    } else {
+      while (i < n && !IsConninfoSpace(conninfo[i])) {
+        if (conninfo[i] == '\\' && i + 1 < n) {
+          value += conninfo[i + 1];
+          i += 2;
+        } else {
+          value += conninfo[i++];
+        }
+      }
+    }
+    out += conninfo.substr(keyword_start, value_start - keyword_start);
+    // dbname may itself be a whole connection string, password and all.
+    const bool secret =
+        keyword == "password" ||
+        (keyword == "dbname" &&
+         (value.find('=') != std::string::npos || IsConninfoUri(value)));
+    out += secret ? std::string_view(kRedacted)
+                  : conninfo.substr(value_start, i - value_start);
+  }
+  return out;
 }
 
 Environment EnvironmentFrom(const char* const* envp) {

@@ -35,8 +35,22 @@ struct DaemonConfig {
   // Whether /-/metrics on the HTTP listener is served without a token.
   bool metrics_public = false;
   // [storage]
+  // Where links are kept: "sqlite" (one file, one shortyd) or "postgres"
+  // (several shortyd nodes over one PostgreSQL).
+  std::string backend = "sqlite";
   std::string path;                    // database file; "" = default path
   std::string synchronous = "normal";  // "normal" or "full"
+  // libpq connection strings ("host=db dbname=shorty user=shorty" or
+  // "postgresql://..."): the primary, required when backend is "postgres",
+  // and an optional server for reads that may lag a little (a streaming
+  // replica). May hold a password: never logged, never in error messages
+  // (ConninfoForLog).
+  std::string postgres;
+  std::string postgres_read;
+  int postgres_connections = 8;  // in each pool, 1..64
+  // How long shortyd waits at start for PostgreSQL to answer before it gives
+  // up, 0..10 minutes; TOML/env: "60s", "0s".
+  int64_t postgres_wait_ms = 60000;
   // [links]
   int default_status = 302;  // 301, 302, 307 or 308
   int slug_length = 6;       // 4..32
@@ -104,8 +118,17 @@ Status ApplyDaemonEnvironment(const Environment& env, DaemonConfig* config);
 // Checks a config built by any means: every value's own rule ("KEY: what is
 // wrong"), and what single settings cannot: server.public_url must be set
 // when server.listen is a wildcard address (0.0.0.0, ::), as the default
-// http://LISTEN would hand out unreachable short URLs.
+// http://LISTEN would hand out unreachable short URLs; storage.postgres must
+// be set when storage.backend is "postgres", and storage.postgres and
+// storage.postgres_read must not be set when it is not (they would be
+// silently unused).
 Status ValidateDaemonConfig(const DaemonConfig& config);
+
+// A libpq connection string fit for logs and messages: the value of every
+// password keyword, and the password of a postgresql:// URI, replaced by
+// REDACTED; the rest as written. A string too malformed to tell where a
+// password might be gives "(connection string not shown)". Pure.
+std::string ConninfoForLog(std::string_view conninfo);
 
 struct HostPort {
   std::string host;

@@ -10,9 +10,11 @@ namespace {
 
 bool Same(const DaemonConfig& a, const DaemonConfig& b) {
   auto fields = [](const DaemonConfig& c) {
-    return std::tie(c.listen, c.socket, c.public_url, c.threads, c.path,
-                    c.synchronous, c.default_status, c.slug_length,
-                    c.case_sensitive, c.schemes, c.flush_interval_ms);
+    return std::tie(c.listen, c.socket, c.public_url, c.threads, c.backend,
+                    c.path, c.synchronous, c.postgres, c.postgres_read,
+                    c.postgres_connections, c.postgres_wait_ms,
+                    c.default_status, c.slug_length, c.case_sensitive,
+                    c.schemes, c.flush_interval_ms);
   };
   return fields(a) == fields(b);
 }
@@ -32,8 +34,13 @@ TEST_CASE("DaemonSettings lists every key with its environment variable") {
       {"server.threads", "SHORTY_SERVER_THREADS"},
       {"server.access_log", "SHORTY_SERVER_ACCESS_LOG"},
       {"server.metrics_public", "SHORTY_SERVER_METRICS_PUBLIC"},
+      {"storage.backend", "SHORTY_STORAGE_BACKEND"},
       {"storage.path", "SHORTY_STORAGE_PATH"},
       {"storage.synchronous", "SHORTY_STORAGE_SYNCHRONOUS"},
+      {"storage.postgres", "SHORTY_STORAGE_POSTGRES"},
+      {"storage.postgres_read", "SHORTY_STORAGE_POSTGRES_READ"},
+      {"storage.postgres_connections", "SHORTY_STORAGE_POSTGRES_CONNECTIONS"},
+      {"storage.postgres_wait", "SHORTY_STORAGE_POSTGRES_WAIT"},
       {"links.default_status", "SHORTY_LINKS_DEFAULT_STATUS"},
       {"links.slug_length", "SHORTY_LINKS_SLUG_LENGTH"},
       {"links.case_sensitive", "SHORTY_LINKS_CASE_SENSITIVE"},
@@ -163,6 +170,30 @@ TEST_CASE("Each setting accepts good values") {
        [](const DaemonConfig& c) { return c.synchronous == "normal"; }},
       {"storage.synchronous", R"("full")",
        [](const DaemonConfig& c) { return c.synchronous == "full"; }},
+      {"storage.backend", R"("sqlite")",
+       [](const DaemonConfig& c) { return c.backend == "sqlite"; }},
+      {"storage.backend", R"("postgres")",
+       [](const DaemonConfig& c) { return c.backend == "postgres"; }},
+      {"storage.postgres", R"("host=db dbname=shorty password='a b'")",
+       [](const DaemonConfig& c) {
+         return c.postgres == "host=db dbname=shorty password='a b'";
+       }},
+      {"storage.postgres", R"("postgresql://shorty@db/shorty")",
+       [](const DaemonConfig& c) {
+         return c.postgres == "postgresql://shorty@db/shorty";
+       }},
+      {"storage.postgres_read", R"("host=replica dbname=shorty")",
+       [](const DaemonConfig& c) {
+         return c.postgres_read == "host=replica dbname=shorty";
+       }},
+      {"storage.postgres_connections", "1",
+       [](const DaemonConfig& c) { return c.postgres_connections == 1; }},
+      {"storage.postgres_connections", "64",
+       [](const DaemonConfig& c) { return c.postgres_connections == 64; }},
+      {"storage.postgres_wait", R"("0s")",
+       [](const DaemonConfig& c) { return c.postgres_wait_ms == 0; }},
+      {"storage.postgres_wait", R"("10m")",
+       [](const DaemonConfig& c) { return c.postgres_wait_ms == 600000; }},
       {"links.default_status", "301",
        [](const DaemonConfig& c) { return c.default_status == 301; }},
       {"links.default_status", "307",
@@ -283,6 +314,26 @@ TEST_CASE("Each setting refuses bad values, naming file, line and key") {
        R"(must be "normal" or "full", not "off")"},
       {"storage.synchronous", R"("FULL")",
        R"(must be "normal" or "full", not "FULL")"},
+      {"storage.backend", R"("mysql")",
+       R"(must be "sqlite" or "postgres", not "mysql")"},
+      {"storage.backend", R"("PostgreSQL")",
+       R"(must be "sqlite" or "postgres", not "PostgreSQL")"},
+      {"storage.postgres", "5432",
+       R"(expected a string, e.g. postgres = "host=db.example.com dbname=shorty user=shorty")"},
+      // The value may hold a password: the message does not repeat it.
+      {"storage.postgres", R"("host=db\npassword=hunter2")",
+       "contains a control character; write the connection string on one "
+       R"(line, e.g. "host=db.example.com dbname=shorty user=shorty")"},
+      {"storage.postgres_read", R"("password=hunter2\u0000")",
+       "contains a control character; write the connection string on one "
+       R"(line, e.g. "host=db.example.com dbname=shorty user=shorty")"},
+      {"storage.postgres_connections", "0", "must be 1..64, not 0"},
+      {"storage.postgres_connections", "65", "must be 1..64, not 65"},
+      {"storage.postgres_wait", "60",
+       R"(expected a string, e.g. postgres_wait = "60s")"},
+      {"storage.postgres_wait", R"("11m")", "must be 0s..10m, not 660000ms"},
+      {"storage.postgres_wait", R"("soon")",
+       R"('soon' is not understood; use a number and a unit such as "1s" or "250ms")"},
       {"links.default_status", "303", "must be 301, 302, 307 or 308, not 303"},
       {"links.default_status", "200", "must be 301, 302, 307 or 308, not 200"},
       {"links.slug_length", "3", "must be 4..32, not 3"},
@@ -694,6 +745,33 @@ TEST_CASE("ValidateDaemonConfig checks a config however it was built") {
        },
        ""},
       {[](DaemonConfig* c) { c->listen = "localhost:0"; }, ""},
+      {[](DaemonConfig* c) { c->backend = "oracle"; },
+       "storage.backend: must be \"sqlite\" or \"postgres\", not \"oracle\""},
+      {[](DaemonConfig* c) { c->postgres_connections = 0; },
+       "storage.postgres_connections: must be 1..64, not 0"},
+      {[](DaemonConfig* c) { c->postgres_wait_ms = -1; },
+       "storage.postgres_wait: must be 0s..10m, not -1ms"},
+      // PostgreSQL needs its connection string...
+      {[](DaemonConfig* c) { c->backend = "postgres"; },
+       "storage.postgres: must be set when storage.backend is \"postgres\": "
+       "give the primary's libpq connection string, e.g. postgres = "
+       "\"host=db.example.com dbname=shorty user=shorty\" (keep the password "
+       "in ~/.pgpass or PGPASSFILE), or SHORTY_STORAGE_POSTGRES"},
+      {[](DaemonConfig* c) {
+         c->backend = "postgres";
+         c->postgres = "host=db dbname=shorty";
+         c->postgres_read = "host=replica dbname=shorty";
+       },
+       ""},
+      // ...and a connection string without it would be silently unused.
+      {[](DaemonConfig* c) { c->postgres = "host=db password=hunter2"; },
+       "storage.postgres: is set, but storage.backend is \"sqlite\", so it "
+       "would not be used; set backend = \"postgres\" to keep links in "
+       "PostgreSQL, or remove it"},
+      {[](DaemonConfig* c) { c->postgres_read = "host=replica"; },
+       "storage.postgres_read: is set, but storage.backend is \"sqlite\", so "
+       "it would not be used; set backend = \"postgres\" to keep links in "
+       "PostgreSQL, or remove it"},
   };
   for (const Case& c : cases) {
     INFO(std::string(c.message));
@@ -706,6 +784,77 @@ TEST_CASE("ValidateDaemonConfig checks a config however it was built") {
       CHECK(status.code() == Code::kInvalidArgument);
       CHECK(status.message() == c.message);
     }
+  }
+}
+
+TEST_CASE("PostgreSQL settings come from the file and the environment") {
+  DaemonConfig config;
+  Status status = ParseDaemonConfig(R"([storage]
+backend = "postgres"
+postgres = "host=db.example.com dbname=shorty user=shorty"
+postgres_read = "host=replica.example.com dbname=shorty user=shorty"
+postgres_connections = 16
+postgres_wait = "2m"
+)",
+                                    "f.toml", &config);
+  REQUIRE_MESSAGE(status.ok(), status.message());
+  CHECK(config.backend == "postgres");
+  CHECK(config.postgres == "host=db.example.com dbname=shorty user=shorty");
+  CHECK(config.postgres_read ==
+        "host=replica.example.com dbname=shorty user=shorty");
+  CHECK(config.postgres_connections == 16);
+  CHECK(config.postgres_wait_ms == 120000);
+  CHECK(ValidateDaemonConfig(config).ok());
+
+  status = ApplyDaemonEnvironment(
+      {{"SHORTY_STORAGE_POSTGRES", "postgresql://node@db2/shorty"},
+       {"SHORTY_STORAGE_POSTGRES_READ", ""},
+       {"SHORTY_STORAGE_POSTGRES_WAIT", "0s"}},
+      &config);
+  REQUIRE_MESSAGE(status.ok(), status.message());
+  CHECK(config.postgres == "postgresql://node@db2/shorty");
+  CHECK(config.postgres_read.empty());
+  CHECK(config.postgres_wait_ms == 0);
+
+  // A misspelt key gets the usual suggestion.
+  DaemonConfig other;
+  status = ParseDaemonConfig("[storage]\npostgress = \"host=db\"\n", "f.toml",
+                             &other);
+  CHECK(status.message() ==
+        "f.toml:2: unknown key 'storage.postgress'; did you mean "
+        "'storage.postgres'?");
+}
+
+TEST_CASE("ConninfoForLog hides passwords and keeps the rest") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", ""},
+      {"host=db dbname=shorty user=shorty",
+       "host=db dbname=shorty user=shorty"},
+      {"host=db password=hunter2 user=shorty",
+       "host=db password=REDACTED user=shorty"},
+      {"host=db password = 'hunter 2' user=x",
+       "host=db password = REDACTED user=x"},
+      {"password='it\\'s' host=db", "password=REDACTED host=db"},
+      {"password=a\\ b host=db", "password=REDACTED host=db"},
+      {"  password=x", "  password=REDACTED"},
+      {"dbname='host=db password=x'", "dbname=REDACTED"},
+      {"dbname=postgresql://u:x@db/shorty", "dbname=REDACTED"},
+      // Malformed: no telling where a password ends.
+      {"host=db password='hunter2", "(connection string not shown)"},
+      {"host db", "(connection string not shown)"},
+      {"postgresql://shorty@db:5432/shorty",
+       "postgresql://shorty@db:5432/shorty"},
+      {"postgresql://shorty:hunter2@db/shorty",
+       "postgresql://shorty:REDACTED@db/shorty"},
+      {"postgres://u:p%40ss@db/x?sslmode=require&password=two",
+       "postgres://u:REDACTED@db/x?sslmode=require&password=REDACTED"},
+      {"postgresql:///shorty?host=/run/postgresql&pass%77ord=x",
+       "postgresql:///shorty?host=/run/postgresql&pass%77ord=REDACTED"},
+      {"postgresql://db?password=x", "postgresql://db?password=REDACTED"},
+  };
+  for (const auto& [conninfo, logged] : cases) {
+    CAPTURE(conninfo);
+    CHECK(ConninfoForLog(conninfo) == logged);
   }
 }
 

@@ -179,7 +179,7 @@ Daemon::~Daemon() {
   if (pid_ > 0) Kill();
 }
 
-bool Daemon::Start() {
+bool Daemon::Start(int timeout_ms) {
   std::vector<std::string> argv = {ShortydPath(), "--db",        db_,
                                    "--listen",    "127.0.0.1:0", "--socket",
                                    socket_};
@@ -201,7 +201,7 @@ bool Daemon::Start() {
   close(devnull);
 
   static const std::regex kListening(R"(listening on port (\d+))");
-  auto deadline = Clock::now() + std::chrono::seconds(10);
+  auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   while (Clock::now() < deadline) {
     // Only what this start wrote: the log is kept across restarts.
     std::string text = ReadFile(log_path_).substr(log_start);
@@ -213,6 +213,9 @@ bool Daemon::Start() {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      exit_code_ = WIFEXITED(status)     ? WEXITSTATUS(status)
+                   : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                         : -1;
       return false;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -246,7 +249,10 @@ void Daemon::Signal(int sig) {
 int Daemon::Wait(int timeout_ms) {
   if (pid_ <= 0) return -1;
   int rc = WaitPid(pid_, timeout_ms);
-  if (rc != -1) pid_ = -1;
+  if (rc != -1) {
+    pid_ = -1;
+    exit_code_ = rc;
+  }
   return rc;
 }
 

@@ -56,8 +56,10 @@ class Daemon {
   }
 
   // Starts shortyd and waits until it listens; false (with log()) if it
-  // exited or took longer than 10 s.
-  bool Start();
+  // exited (exit_code() then says how) or took longer than `timeout_ms`.
+  bool Start(int timeout_ms = 10000);
+  // How shortyd exited when Start() saw it exit, or Wait() did; -1 before.
+  int exit_code() const { return exit_code_; }
   // SIGTERM and wait; returns the exit code.
   int Stop();
   // SIGKILL and wait.
@@ -94,6 +96,7 @@ class Daemon {
   std::map<std::string, std::string> env_;
   pid_t pid_ = -1;
   int port_ = 0;
+  int exit_code_ = -1;
 };
 
 // Paths of the programs under test, set by CMake.
