@@ -25,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "shared/link_service.h"
+#include "shared/random.h"
 #include "tests/store_contract.h"
 
 extern char** environ;
@@ -757,8 +759,7 @@ TEST_CASE("pg: reads go to read_conninfo, writes to the primary") {
   CHECK(read.code() == Code::kUnavailable);
   CHECK(
       Contains(read.message(), "127.0.0.1:" + port + " (database 'replica')"));
-  CHECK(split->LinkHistory("split", 10).status().code() ==
-        Code::kUnavailable);
+  CHECK(split->LinkHistory("split", 10).status().code() == Code::kUnavailable);
   CHECK(split->CreateLink(NewLink("written")).ok());
   CHECK(store->GetLink("written").ok());
   CHECK(split->Ping().ok());
@@ -822,6 +823,69 @@ TEST_CASE("pg: HistoryAfter pages through every slug's history") {
   nameless.slug = "";
   CHECK(store->AppendHistory({old, nameless}).code() == Code::kInvalidArgument);
   CHECK(store->LinkHistory("older", 10)->size() == 2);
+}
+
+// Two nodes whose slug generators both draw ABCDEF first: the second node's
+// create is retried with its next draw, never refused.
+
+class ScriptedBytes : public RandomSource {
+ public:
+  explicit ScriptedBytes(std::vector<uint8_t> bytes)
+      : bytes_(std::move(bytes)) {}
+  void Fill(uint8_t* buf, size_t n) override {
+    for (size_t i = 0; i < n; ++i) {
+      REQUIRE(pos_ < bytes_.size());
+      buf[i] = bytes_[pos_++];
+    }
+  }
+
+ private:
+  std::vector<uint8_t> bytes_;
+  size_t pos_ = 0;
+};
+
+class NoLedger : public VisitLedger {
+ public:
+  void Count(const std::string&, UnixTime, const VisitTraits&, bool) override {}
+  int64_t Pending(const std::string&) const override { return 0; }
+};
+
+TEST_CASE("pg: a generated slug another node took is retried, not refused") {
+  TestDatabase db;
+  auto store_a = MustOpen(Options(db));
+  auto store_b = MustOpen(Options(db));
+  // GenerateSlug reads 8 bytes for 6 symbols; byte i is kSlugAlphabet[i].
+  const std::vector<uint8_t> abcdef = {0, 1, 2, 3, 4, 5, 0, 0};
+  const std::vector<uint8_t> ghjkmn = {6, 7, 8, 9, 10, 11, 0, 0};
+  std::vector<uint8_t> b_bytes = abcdef;
+  b_bytes.insert(b_bytes.end(), ghjkmn.begin(), ghjkmn.end());
+  ScriptedBytes random_a(abcdef), random_b(b_bytes);
+  NoLedger ledger;
+  ServiceOptions options;
+  options.rules.own_hosts = {"s.example"};
+  options.public_url = "https://s.example";
+  LinkService node_a(
+      store_a.get(), &ledger, &random_a, [] { return kNow; }, options);
+  LinkService node_b(
+      store_b.get(), &ledger, &random_b, [] { return kNow; }, options);
+
+  LinkInput input;
+  input.target = "https://one.example/";
+  Result<Link> first = node_a.Create(input, "alice");
+  INFO(first.status().message());
+  REQUIRE(first.ok());
+  CHECK(first->slug == "ABCDEF");
+
+  input.target = "https://two.example/";
+  Result<Link> second = node_b.Create(input, "bob");
+  INFO(second.status().message());
+  REQUIRE(second.ok());
+  CHECK(second->slug == "GHJKMN");
+
+  Result<Link> kept = store_b->GetLink("ABCDEF");
+  REQUIRE(kept.ok());
+  CHECK(kept->target == "https://one.example/");
+  CHECK(store_a->Info()->links == 2);
 }
 
 }  // namespace
