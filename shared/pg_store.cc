@@ -1264,26 +1264,35 @@ void PgStore::Impl::Watch(std::function<void(const std::string&)> changed,
 
 // --- Links ------------------------------------------------------------------
 
+namespace {
+
+// The parameters of kInsertLinkSql and kImportLinkSql: every column of a
+// link, in their order, under its folded slug `key`.
+Params LinkParams(const Link& link, const std::string& key) {
+  return Params()
+      .Text(link.slug)
+      .Text(key)
+      .Text(link.target)
+      .Text(link.title)
+      .Text(link.note)
+      .Int(link.status)
+      .Int(link.created_at)
+      .Int(link.updated_at)
+      .Text(link.created_by)
+      .Int(link.expires_at)
+      .Int(link.max_visits)
+      .Int(link.visits)
+      .Bool(link.disabled)
+      .TextOrNull(link.password_hash);
+}
+
+}  // namespace
+
 Result<Link> PgStore::Impl::InsertLink(PgConn& c, const Link& link) {
   constexpr char kAction[] = "creating a link";
   const std::string key = SlugKey(link.slug, case_sensitive);
-  Result<Rows> inserted = c.Exec(kInsertLinkSql,
-                                 Params()
-                                     .Text(link.slug)
-                                     .Text(key)
-                                     .Text(link.target)
-                                     .Text(link.title)
-                                     .Text(link.note)
-                                     .Int(link.status)
-                                     .Int(link.created_at)
-                                     .Int(link.updated_at)
-                                     .Text(link.created_by)
-                                     .Int(link.expires_at)
-                                     .Int(link.max_visits)
-                                     .Int(link.visits)
-                                     .Bool(link.disabled)
-                                     .TextOrNull(link.password_hash),
-                                 kAction);
+  Result<Rows> inserted =
+      c.Exec(kInsertLinkSql, LinkParams(link, key), kAction);
   if (!inserted.ok()) {
     if (c.sqlstate() == kUniqueViolation) {
       return Status::AlreadyExists("slug " + Quoted(link.slug) + " is taken");
@@ -1901,23 +1910,8 @@ Result<std::vector<ImportOutcome>> PgStore::ImportLinks(
           std::optional<int64_t> id;
           std::optional<ImportOutcome> outcome;
           for (int round = 1; !id && !outcome; ++round) {
-            Result<Rows> inserted = c.Exec(kImportLinkSql,
-                                           Params()
-                                               .Text(link.slug)
-                                               .Text(key)
-                                               .Text(link.target)
-                                               .Text(link.title)
-                                               .Text(link.note)
-                                               .Int(link.status)
-                                               .Int(link.created_at)
-                                               .Int(link.updated_at)
-                                               .Text(link.created_by)
-                                               .Int(link.expires_at)
-                                               .Int(link.max_visits)
-                                               .Int(link.visits)
-                                               .Bool(link.disabled)
-                                               .TextOrNull(link.password_hash),
-                                           kAction);
+            Result<Rows> inserted =
+                c.Exec(kImportLinkSql, LinkParams(link, key), kAction);
             if (!inserted.ok()) return inserted.status();
             if (inserted->size() == 1) {
               id = inserted->Int(0, 0);
