@@ -126,96 +126,19 @@ std::unique_ptr<PgStore> MustOpen(const PgOptions& options) {
   return std::move(*store);
 }
 
-// A PgStore that owns its database.
-class TempPgStore : public Store {
- public:
-  explicit TempPgStore(bool case_sensitive)
-      : store_(MustOpen(Options(db_, case_sensitive))) {}
-  ~TempPgStore() override { store_.reset(); }
-
-  Result<Link> CreateLink(const Link& link) override {
-    return store_->CreateLink(link);
-  }
-  Result<CreatedLink> CreateLinkOnce(
-      const Link& link, std::string_view idempotency_key) override {
-    return store_->CreateLinkOnce(link, idempotency_key);
-  }
-  Result<Link> GetLink(std::string_view slug) override {
-    return store_->GetLink(slug);
-  }
-  Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
-                          UnixTime now, const std::string& actor) override {
-    return store_->UpdateLink(slug, patch, now, actor);
-  }
-  Status DeleteLink(std::string_view slug, UnixTime now,
-                    const std::string& actor) override {
-    return store_->DeleteLink(slug, now, actor);
-  }
-  Result<std::vector<HistoryEntry>> LinkHistory(std::string_view slug,
-                                                int limit) override {
-    return store_->LinkHistory(slug, limit);
-  }
-  Status CreateToken(const Token& token) override {
-    return store_->CreateToken(token);
-  }
-  Result<Token> FindToken(std::string_view id) override {
-    return store_->FindToken(id);
-  }
-  Result<std::vector<Token>> ListTokens() override {
-    return store_->ListTokens();
-  }
-  Status RevokeToken(std::string_view name, UnixTime now) override {
-    return store_->RevokeToken(name, now);
-  }
-  Status TouchToken(std::string_view id, UnixTime now) override {
-    return store_->TouchToken(id, now);
-  }
-  Result<LinkPage> ListLinks(const ListQuery& query) override {
-    return store_->ListLinks(query);
-  }
-  Status AddVisits(const std::vector<VisitCount>& counts) override {
-    return store_->AddVisits(counts);
-  }
-  Result<bool> ConsumeLimitedVisit(std::string_view slug) override {
-    return store_->ConsumeLimitedVisit(slug);
-  }
-  Result<std::vector<VisitBucket>> LinkVisits(std::string_view slug,
-                                              UnixTime since) override {
-    return store_->LinkVisits(slug, since);
-  }
-  Result<int64_t> RollUpVisits(UnixTime before) override {
-    return store_->RollUpVisits(before);
-  }
-  Result<StoreInfo> Info() override { return store_->Info(); }
-  Status Checkpoint() override { return store_->Checkpoint(); }
-  Result<std::vector<ImportOutcome>> ImportLinks(
-      const std::vector<ImportedLink>& links, UnixTime now,
-      const std::string& actor) override {
-    return store_->ImportLinks(links, now, actor);
-  }
-  Result<LinkPage> ListAllLinks(const std::string& cursor, int limit) override {
-    return store_->ListAllLinks(cursor, limit);
-  }
-  Result<StoreBackup> WriteBackup() override { return store_->WriteBackup(); }
-  Status Ping() override { return store_->Ping(); }
-  Result<std::vector<HistoryEntry>> HistoryAfter(int64_t after_seq,
-                                                 int limit) override {
-    return store_->HistoryAfter(after_seq, limit);
-  }
-  Status AppendHistory(const std::vector<HistoryEntry>& entries) override {
-    return store_->AppendHistory(entries);
-  }
-
- private:
-  TestDatabase db_;  // declared first: dropped after the store is closed
-  std::unique_ptr<PgStore> store_;
-};
-
 }  // namespace
 }  // namespace shorty
 
-std::unique_ptr<shorty::Store> MakeContractStore(bool case_sensitive) {
-  return std::make_unique<shorty::TempPgStore>(case_sensitive);
+std::shared_ptr<shorty::Store> MakeContractStore(bool case_sensitive) {
+  auto db = std::make_shared<shorty::TestDatabase>();
+  std::shared_ptr<shorty::PgStore> store =
+      shorty::MustOpen(shorty::Options(*db, case_sensitive));
+  // The store is closed before its database is dropped.
+  return std::shared_ptr<shorty::Store>(store.get(),
+                                        [store, db](shorty::Store*) mutable {
+                                          store.reset();
+                                          db.reset();
+                                        });
 }
 
 namespace shorty {

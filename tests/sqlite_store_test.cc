@@ -48,96 +48,25 @@ class TempDir {
   std::string path_;
 };
 
-// A SqliteStore that owns the directory it lives in.
-class TempSqliteStore : public Store {
- public:
-  explicit TempSqliteStore(bool case_sensitive) {
-    SqliteOptions options;
-    options.path = dir_.File("links.db");
-    options.case_sensitive = case_sensitive;
-    Result<std::unique_ptr<SqliteStore>> store = SqliteStore::Open(options);
-    INFO(store.status().message());
-    REQUIRE(store.ok());
-    store_ = std::move(*store);
-  }
-
-  Result<Link> CreateLink(const Link& link) override {
-    return store_->CreateLink(link);
-  }
-  Result<CreatedLink> CreateLinkOnce(
-      const Link& link, std::string_view idempotency_key) override {
-    return store_->CreateLinkOnce(link, idempotency_key);
-  }
-  Result<Link> GetLink(std::string_view slug) override {
-    return store_->GetLink(slug);
-  }
-  Result<Link> UpdateLink(std::string_view slug, const LinkPatch& patch,
-                          UnixTime now, const std::string& actor) override {
-    return store_->UpdateLink(slug, patch, now, actor);
-  }
-  Status DeleteLink(std::string_view slug, UnixTime now,
-                    const std::string& actor) override {
-    return store_->DeleteLink(slug, now, actor);
-  }
-  Result<std::vector<HistoryEntry>> LinkHistory(std::string_view slug,
-                                                int limit) override {
-    return store_->LinkHistory(slug, limit);
-  }
-  Status CreateToken(const Token& token) override {
-    return store_->CreateToken(token);
-  }
-  Result<Token> FindToken(std::string_view id) override {
-    return store_->FindToken(id);
-  }
-  Result<std::vector<Token>> ListTokens() override {
-    return store_->ListTokens();
-  }
-  Status RevokeToken(std::string_view name, UnixTime now) override {
-    return store_->RevokeToken(name, now);
-  }
-  Status TouchToken(std::string_view id, UnixTime now) override {
-    return store_->TouchToken(id, now);
-  }
-  Result<LinkPage> ListLinks(const ListQuery& query) override {
-    return store_->ListLinks(query);
-  }
-  Status AddVisits(const std::vector<VisitCount>& counts) override {
-    return store_->AddVisits(counts);
-  }
-  Result<bool> ConsumeLimitedVisit(std::string_view slug) override {
-    return store_->ConsumeLimitedVisit(slug);
-  }
-  Result<std::vector<VisitBucket>> LinkVisits(std::string_view slug,
-                                              UnixTime since) override {
-    return store_->LinkVisits(slug, since);
-  }
-  Result<int64_t> RollUpVisits(UnixTime before) override {
-    return store_->RollUpVisits(before);
-  }
-  Result<StoreInfo> Info() override { return store_->Info(); }
-  Status Checkpoint() override { return store_->Checkpoint(); }
-  Result<std::vector<ImportOutcome>> ImportLinks(
-      const std::vector<ImportedLink>& links, UnixTime now,
-      const std::string& actor) override {
-    return store_->ImportLinks(links, now, actor);
-  }
-  Result<LinkPage> ListAllLinks(const std::string& cursor,
-                                int limit) override {
-    return store_->ListAllLinks(cursor, limit);
-  }
-  Result<StoreBackup> WriteBackup() override { return store_->WriteBackup(); }
-  Status Ping() override { return store_->Ping(); }
-
- private:
-  TempDir dir_;  // declared first: removed after the store is closed
-  std::unique_ptr<SqliteStore> store_;
-};
-
 }  // namespace
 }  // namespace shorty
 
-std::unique_ptr<shorty::Store> MakeContractStore(bool case_sensitive) {
-  return std::make_unique<shorty::TempSqliteStore>(case_sensitive);
+std::shared_ptr<shorty::Store> MakeContractStore(bool case_sensitive) {
+  auto dir = std::make_shared<shorty::TempDir>();
+  shorty::SqliteOptions options;
+  options.path = dir->File("links.db");
+  options.case_sensitive = case_sensitive;
+  shorty::Result<std::unique_ptr<shorty::SqliteStore>> opened =
+      shorty::SqliteStore::Open(options);
+  INFO(opened.status().message());
+  REQUIRE(opened.ok());
+  std::shared_ptr<shorty::SqliteStore> store = std::move(*opened);
+  // The store is closed before its directory is removed.
+  return std::shared_ptr<shorty::Store>(store.get(),
+                                        [store, dir](shorty::Store*) mutable {
+                                          store.reset();
+                                          dir.reset();
+                                        });
 }
 
 namespace shorty {

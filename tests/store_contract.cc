@@ -39,8 +39,8 @@ Link NewLink(const std::string& slug, UnixTime created_at = kNow) {
   return link;
 }
 
-std::unique_ptr<Store> Make(bool case_sensitive = false) {
-  std::unique_ptr<Store> store = MakeContractStore(case_sensitive);
+std::shared_ptr<Store> Make(bool case_sensitive = false) {
+  std::shared_ptr<Store> store = MakeContractStore(case_sensitive);
   REQUIRE(store != nullptr);
   return store;
 }
