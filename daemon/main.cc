@@ -369,7 +369,8 @@ int main(int argc, char** argv) {
   // descriptor it may have: the soft limit (often 1,024) goes up to the
   // hard one, as systemd advises such programs to do.
   rlimit files{};
-  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 &&
+      files.rlim_cur < files.rlim_max) {
     files.rlim_cur = std::min<rlim_t>(files.rlim_max, rlim_t{1} << 20);
     ::setrlimit(RLIMIT_NOFILE, &files);
   }

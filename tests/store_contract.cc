@@ -677,10 +677,11 @@ TEST_CASE("store: AddVisits keeps each group's buckets, summed by hour") {
                            {"other", 1, {Group(h - kHour, kFirefoxUa, "", 1)}}})
               .ok());
   // A limited link's visit is counted already: buckets only.
-  REQUIRE(store
-              ->AddVisits({{"STATS", 0,
-                            {Group(h, kFirefoxUa, "https://a.example/", 5)}}})
-              .ok());
+  REQUIRE(
+      store
+          ->AddVisits(
+              {{"STATS", 0, {Group(h, kFirefoxUa, "https://a.example/", 5)}}})
+          .ok());
   CHECK(MustGet(*store, "stats").visits == 3);
 
   Result<std::vector<VisitBucket>> b = store->LinkVisits("stats", 0);
@@ -1654,8 +1655,9 @@ std::vector<ImportOutcome> MustImport(Store& store,
   return *outcomes;
 }
 
-TEST_CASE("store: ImportLinks keeps every field, the source history and "
-          "records the import") {
+TEST_CASE(
+    "store: ImportLinks keeps every field, the source history and "
+    "records the import") {
   auto store = Make();
   ImportedLink full = Imported("Full", "https://example.com/full");
   Link& link = full.link;
@@ -1711,8 +1713,9 @@ TEST_CASE("store: ImportLinks keeps every field, the source history and "
   CHECK(store->Info()->links == 1);
 }
 
-TEST_CASE("store: ImportLinks: present, taken, and earlier links of the "
-          "batch; a second import adds nothing") {
+TEST_CASE(
+    "store: ImportLinks: present, taken, and earlier links of the "
+    "batch; a second import adds nothing") {
   auto store = Make();
   MustCreate(*store, NewLink("old"));  // target https://example.com/old
   const std::vector<ImportedLink> batch = {
@@ -1720,7 +1723,7 @@ TEST_CASE("store: ImportLinks: present, taken, and earlier links of the "
       Imported("OLD", "https://example.com/old"),    // folded: same link
       Imported("Old", "https://example.com/other"),  // another target
       Imported("new", "https://example.com/new"),
-      Imported("NEW", "https://example.com/new"),    // the batch's own
+      Imported("NEW", "https://example.com/new"),  // the batch's own
       Imported("New", "https://example.com/else"),
       Imported("more", "https://example.com/more"),
   };
@@ -1790,8 +1793,8 @@ std::vector<std::string> AllLinkPages(Store& store, int limit) {
 TEST_CASE("store: ListAllLinks visits every link once, by folded slug") {
   auto store = Make();
   // Created in another order than their slugs'; some inactive.
-  const std::vector<std::string> made = {"m", "B", "a-1", "Z9", "c_", "a",
-                                         "9", "zz", "A0"};
+  const std::vector<std::string> made = {"m", "B", "a-1", "Z9", "c_",
+                                         "a", "9", "zz",  "A0"};
   UnixTime t = kNow;
   for (const std::string& slug : made) {
     Link link = NewLink(slug, t--);
@@ -1799,8 +1802,8 @@ TEST_CASE("store: ListAllLinks visits every link once, by folded slug") {
     if (slug == "c_") link.expires_at = kNow - 100;
     MustCreate(*store, link);
   }
-  const std::vector<std::string> want = {"9", "a", "a-1", "A0", "B",
-                                         "c_", "m", "Z9", "zz"};
+  const std::vector<std::string> want = {"9",  "a", "a-1", "A0", "B",
+                                         "c_", "m", "Z9",  "zz"};
   for (int limit : {1, 2, 4, 9, 1000, 5000, 0}) {
     CAPTURE(limit);
     CHECK(AllLinkPages(*store, limit) == want);
