@@ -1286,6 +1286,24 @@ Params LinkParams(const Link& link, const std::string& key) {
       .TextOrNull(link.password_hash);
 }
 
+// History entries from rows of kLinkHistorySql or kHistoryAfterSql: seq,
+// slug, at, actor, action, changes.
+std::vector<HistoryEntry> ReadHistory(const Rows& rows) {
+  std::vector<HistoryEntry> entries;
+  entries.reserve(static_cast<size_t>(rows.size()));
+  for (int r = 0; r < rows.size(); ++r) {
+    HistoryEntry entry;
+    entry.seq = rows.Int(r, 0);
+    entry.slug = rows.Text(r, 1);
+    entry.at = rows.Int(r, 2);
+    entry.actor = rows.Text(r, 3);
+    entry.action = rows.Text(r, 4);
+    entry.changes = rows.Text(r, 5);
+    entries.push_back(std::move(entry));
+  }
+  return entries;
+}
+
 }  // namespace
 
 Result<Link> PgStore::Impl::InsertLink(PgConn& c, const Link& link) {
@@ -1507,19 +1525,7 @@ Result<std::vector<HistoryEntry>> PgStore::LinkHistory(std::string_view slug,
                    Params().Text(key).Int(std::clamp(limit, 1, kMaxListLimit)),
                    "reading link history");
         if (!rows.ok()) return rows.status();
-        std::vector<HistoryEntry> entries;
-        entries.reserve(static_cast<size_t>(rows->size()));
-        for (int r = 0; r < rows->size(); ++r) {
-          HistoryEntry entry;
-          entry.seq = rows->Int(r, 0);
-          entry.slug = rows->Text(r, 1);
-          entry.at = rows->Int(r, 2);
-          entry.actor = rows->Text(r, 3);
-          entry.action = rows->Text(r, 4);
-          entry.changes = rows->Text(r, 5);
-          entries.push_back(std::move(entry));
-        }
-        return entries;
+        return ReadHistory(*rows);
       });
 }
 
@@ -1532,19 +1538,7 @@ Result<std::vector<HistoryEntry>> PgStore::HistoryAfter(int64_t after_seq,
             Params().Int(after_seq).Int(std::clamp(limit, 1, kMaxListLimit)),
             "reading link history");
         if (!rows.ok()) return rows.status();
-        std::vector<HistoryEntry> entries;
-        entries.reserve(static_cast<size_t>(rows->size()));
-        for (int r = 0; r < rows->size(); ++r) {
-          HistoryEntry entry;
-          entry.seq = rows->Int(r, 0);
-          entry.slug = rows->Text(r, 1);
-          entry.at = rows->Int(r, 2);
-          entry.actor = rows->Text(r, 3);
-          entry.action = rows->Text(r, 4);
-          entry.changes = rows->Text(r, 5);
-          entries.push_back(std::move(entry));
-        }
-        return entries;
+        return ReadHistory(*rows);
       });
 }
 
